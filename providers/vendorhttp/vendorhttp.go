@@ -1,0 +1,208 @@
+// Package vendorhttp is the HTTP behaviour all vendor clients share: a
+// request-rate limit per account, a timeout per attempt, reads retried with
+// capped exponential backoff and jitter (honouring Retry-After), writes never
+// retried, and response bodies read under a size limit.
+package vendorhttp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/time/rate"
+
+	"github.com/ticketnotes/ticketnotes/providers"
+)
+
+// MaxBody is the largest response body read from a vendor.
+const MaxBody = 8 << 20
+
+// Backoff bounds.
+const (
+	minWait = 250 * time.Millisecond
+	maxWait = 8 * time.Second
+	// maxRetryAfter caps how long a vendor's Retry-After is honoured; a longer
+	// wait is given up on and reported as rate limited.
+	maxRetryAfter = 30 * time.Second
+)
+
+// Client sends requests for one vendor account.
+type Client struct {
+	kind  providers.Kind
+	plain *http.Client
+	retry *retryablehttp.Client
+}
+
+// Response is a vendor answer with its body already read.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// New returns a Client for one account. defaultRate and defaultBurst apply
+// when opts leaves them zero.
+func New(kind providers.Kind, opts providers.Options, defaultRate float64, defaultBurst int) *Client {
+	base := opts.HTTPClient
+	if base == nil {
+		base = &http.Client{}
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	rps, burst := opts.RateLimit, opts.Burst
+	if rps <= 0 {
+		rps = defaultRate
+	}
+	if burst <= 0 {
+		burst = defaultBurst
+	}
+	if burst <= 0 {
+		burst = 1
+	}
+	transport := base.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	hc := &http.Client{
+		Transport:     &limitedTransport{next: transport, limiter: rate.NewLimiter(rate.Limit(rps), burst)},
+		Timeout:       timeout,
+		CheckRedirect: base.CheckRedirect,
+		Jar:           base.Jar,
+	}
+	retries := opts.MaxRetries
+	if retries == 0 {
+		retries = 3
+	}
+	if retries < 0 {
+		retries = 0
+	}
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = hc
+	rc.Logger = nil
+	rc.RetryMax = retries
+	rc.RetryWaitMin = minWait
+	rc.RetryWaitMax = maxWait
+	rc.Backoff = Backoff
+	rc.CheckRetry = checkRetry
+	// Hand back the last response instead of a generic "giving up" error, so
+	// the vendor's code and request id survive.
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	return &Client{kind: kind, plain: hc, retry: rc}
+}
+
+// Read sends an idempotent request, retrying on 429, 5xx and network errors.
+func (c *Client) Read(req *http.Request, op string) (*Response, error) {
+	rreq, err := retryablehttp.FromRequest(req)
+	if err != nil {
+		return nil, c.netError(op, err)
+	}
+	resp, err := c.retry.Do(rreq)
+	return c.finish(resp, err, op)
+}
+
+// Write sends a request exactly once: a write is never retried blindly,
+// because the vendor may have applied it before failing.
+func (c *Client) Write(req *http.Request, op string) (*Response, error) {
+	resp, err := c.plain.Do(req)
+	return c.finish(resp, err, op)
+}
+
+func (c *Client) finish(resp *http.Response, err error, op string) (*Response, error) {
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, c.netError(op, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		return nil, c.netError(op, err)
+	}
+	if len(body) > MaxBody {
+		return nil, &providers.Error{Provider: c.kind, Op: op, Kind: providers.ErrUnavailable, Status: resp.StatusCode,
+			Err: fmt.Errorf("response larger than %d bytes", MaxBody)}
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+func (c *Client) netError(op string, err error) error {
+	kind := providers.ErrUnavailable
+	if errors.Is(err, errRetryAfterTooLong) {
+		kind = providers.ErrRateLimited
+	}
+	return &providers.Error{Provider: c.kind, Op: op, Kind: kind, Err: err}
+}
+
+var errRetryAfterTooLong = errors.New("vendor asked to wait too long")
+
+// checkRetry retries what DefaultRetryPolicy retries (network errors, 429,
+// 5xx but 501) and never a cancelled context.
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		if d, ok := RetryAfter(resp); ok && d > maxRetryAfter {
+			return false, nil
+		}
+	}
+	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+}
+
+// Backoff is the wait before retry attempt n: the vendor's Retry-After when
+// it sent one, otherwise exponential from min, capped at max, with full
+// jitter so accounts retrying together spread out.
+func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := RetryAfter(resp); ok {
+			return d
+		}
+	}
+	ceil := min << uint(attempt)
+	if ceil > max || ceil <= 0 {
+		ceil = max
+	}
+	return min/2 + rand.N(ceil-min/2+1)
+}
+
+// RetryAfter reads a Retry-After header given in seconds or as an HTTP date.
+func RetryAfter(resp *http.Response) (time.Duration, bool) {
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := time.Until(t)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// limitedTransport waits for the account's rate limiter before each attempt,
+// so retries and token fetches count against the same budget.
+type limitedTransport struct {
+	next    http.RoundTripper
+	limiter *rate.Limiter
+}
+
+func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.limiter.Wait(req.Context()); err != nil {
+		return nil, err
+	}
+	return t.next.RoundTrip(req)
+}
