@@ -111,7 +111,7 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // migrate creates or updates the schema.
 func (db *DB) migrate(ctx context.Context) error {
 	err := db.g.WithContext(ctx).AutoMigrate(
-		&User{}, &SessionRecord{}, &SetupToken{}, &Account{}, &AuditEvent{}, &KV{},
+		&User{}, &StoreEntry{}, &SetupToken{}, &Account{}, &AuditEvent{}, &KV{},
 	)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)

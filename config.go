@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ticketnotes/ticketnotes/web"
+)
+
+// errUsage marks errors in how the command was called (exit status 2).
+var errUsage = errors.New("usage")
+
+func usageError(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+}
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// envName is the environment variable of a flag: --data-dir → TICKETNOTES_DATA_DIR.
+func envName(flagName string) string {
+	return "TICKETNOTES_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags parses args into fs, with every flag defaulting from its
+// environment variable. Flags given on the command line win.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	fs.SetOutput(io.Discard)
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = usageError("%s=%q: %v", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// dbFlags are the flags every command shares.
+type dbFlags struct {
+	dataDir     string
+	databaseURL string
+}
+
+func (d *dbFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.dataDir, "data-dir", "./data", "folder for the SQLite database and the generated secret key")
+	fs.StringVar(&d.databaseURL, "database-url", "", "PostgreSQL URL (postgres://...); empty uses SQLite in --data-dir")
+}
+
+// serveConfig parses the server's flags and environment into a web.Config.
+func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (web.Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var (
+		cfg      web.Config
+		db       dbFlags
+		logLevel string
+		secure   string
+	)
+	db.register(fs)
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.BoolVar(&cfg.Demo, "demo", false, "start with three sandbox accounts served by built-in vendor simulators")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&cfg.AllowPrivateEndpoints, "allow-private-endpoints", false, "let account endpoint overrides point at loopback or private addresses")
+	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", 60*time.Second, "how long fetched notes are kept per account and query")
+	fs.StringVar(&secure, "secure-cookies", "auto", "mark cookies Secure: auto (unless listening on loopback), true or false")
+	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a proxy you run)")
+	// Secrets come only from the environment, never from argv (visible in ps).
+	cfg.SecretKey = getenv("TICKETNOTES_SECRET_KEY")
+	cfg.SecretKeyFile = getenv("TICKETNOTES_SECRET_KEY_FILE")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+		}
+		return cfg, err
+	}
+	cfg.DataDir, cfg.DatabaseURL = db.dataDir, db.databaseURL
+	if cfg.Demo && !isSet(fs, "data-dir", getenv) {
+		// Keep sandbox accounts out of the real data dir.
+		cfg.DataDir = "./data-demo"
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return cfg, usageError("--log-level: %v", err)
+	}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		return cfg, usageError("--addr %q: %v", cfg.Addr, err)
+	}
+	switch secure {
+	case "auto":
+		cfg.SecureCookies = !isLoopback(cfg.Addr)
+	default:
+		b, err := strconv.ParseBool(secure)
+		if err != nil {
+			return cfg, usageError("--secure-cookies must be auto, true or false")
+		}
+		cfg.SecureCookies = b
+	}
+	if cfg.Demo {
+		// The simulators listen on loopback.
+		cfg.AllowPrivateEndpoints = true
+	}
+	return cfg, nil
+}
+
+// isLoopback reports whether addr listens only on the loopback interface.
+func isLoopback(addr string) bool {
+	host, _, _ := net.SplitHostPort(addr)
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// baseURL is how a person on this machine reaches the server.
+func baseURL(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// isSet reports whether a flag was given on the command line or in the
+// environment.
+func isSet(fs *flag.FlagSet, name string, getenv func(string) string) bool {
+	set := getenv(envName(name)) != ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}

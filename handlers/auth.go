@@ -1,0 +1,215 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/session"
+
+	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/views"
+	"github.com/ticketnotes/ticketnotes/views/i18n"
+)
+
+// UserStore is what sign-in, setup and preferences need of the users.
+type UserStore interface {
+	Authenticate(ctx context.Context, email, password string) (*models.User, error)
+	UserByID(ctx context.Context, id uint) (*models.User, error)
+	CheckSetupToken(ctx context.Context, tok string) error
+	SetupFirstAdmin(ctx context.Context, tok string, in models.NewUser) (*models.User, error)
+	SetPreferences(ctx context.Context, id uint, lang, zone string) error
+}
+
+// SessionUserKey is the session key holding the signed-in user's id.
+const SessionUserKey = "uid"
+
+// Auth serves sign-in, sign-out, first-run setup and preferences.
+type Auth struct {
+	*Base
+	users    UserStore
+	sessions *session.Store
+}
+
+// NewAuth returns the auth handlers.
+func NewAuth(b *Base, users UserStore, sessions *session.Store) *Auth {
+	return &Auth{Base: b, users: users, sessions: sessions}
+}
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.HasPrefix(next, "//") || strings.HasPrefix(u.Path, "/login") || strings.Contains(next, "\\") {
+		return "/"
+	}
+	return u.RequestURI()
+}
+
+// LoginPage shows the sign-in form; a signed-in user goes home.
+func (h *Auth) LoginPage(c *fiber.Ctx) error {
+	if Viewer(c) != nil {
+		return c.Redirect("/", http.StatusSeeOther)
+	}
+	return Render(c, http.StatusOK, views.Login(h.Page(c, "login.title"), views.LoginForm{Next: c.Query("next")}))
+}
+
+// Login checks the credentials, starts a new session and audits the attempt.
+func (h *Auth) Login(c *fiber.Ctx) error {
+	email := strings.ToLower(strings.TrimSpace(c.FormValue("email")))
+	next := c.FormValue("next")
+	u, err := h.users.Authenticate(c.UserContext(), email, c.FormValue("password"))
+	if err != nil {
+		if !errors.Is(err, models.ErrUnauthorized) {
+			return err
+		}
+		_ = h.Record(c, Event{Action: "user.login", Target: "user:" + email, ActorEmail: email,
+			Outcome: models.OutcomeDenied, Message: "wrong email or password, or user disabled"})
+		f := views.LoginForm{Email: email, Error: h.T(c).T("login.failed"), Next: next}
+		return Render(c, http.StatusUnauthorized, views.Login(h.Page(c, "login.title"), f))
+	}
+	sess, err := h.sessions.Get(c)
+	if err != nil {
+		return err
+	}
+	// A new id at sign-in, so a session id planted before sign-in is useless.
+	if err := sess.Regenerate(); err != nil {
+		return err
+	}
+	sess.Set(SessionUserKey, u.ID)
+	if err := sess.Save(); err != nil {
+		return err
+	}
+	SetViewer(c, u)
+	if err := h.Record(c, Event{Action: "user.login", Target: userTarget(u.ID)}); err != nil {
+		return err
+	}
+	return c.Redirect(safeNext(next), http.StatusSeeOther)
+}
+
+// Logout ends the session.
+func (h *Auth) Logout(c *fiber.Ctx) error {
+	sess, err := h.sessions.Get(c)
+	if err != nil {
+		return err
+	}
+	if u := Viewer(c); u != nil {
+		if err := h.Record(c, Event{Action: "user.logout", Target: userTarget(u.ID)}); err != nil {
+			return err
+		}
+	}
+	if err := sess.Destroy(); err != nil {
+		return err
+	}
+	return Redirect(c, "/login")
+}
+
+// SetupPage shows the first-admin form for a valid one-time link.
+func (h *Auth) SetupPage(c *fiber.Ctx) error {
+	tok := c.Query("token")
+	if err := h.users.CheckSetupToken(c.UserContext(), tok); err != nil {
+		if errors.Is(err, models.ErrExpired) || errors.Is(err, models.ErrConflict) {
+			return Render(c, http.StatusGone, views.SetupExpired(h.Page(c, "setup.title")))
+		}
+		return err
+	}
+	return Render(c, http.StatusOK, views.Setup(h.Page(c, "setup.title"), views.SetupForm{Token: tok}))
+}
+
+// Setup creates the first admin and signs them in.
+func (h *Auth) Setup(c *fiber.Ctx) error {
+	tok := c.FormValue("token")
+	in := models.NewUser{Email: c.FormValue("email"), Name: c.FormValue("name"), Password: c.FormValue("password")}
+	u, err := h.users.SetupFirstAdmin(c.UserContext(), tok, in)
+	if err != nil {
+		outcome := models.OutcomeError
+		if errors.Is(err, models.ErrExpired) || errors.Is(err, models.ErrConflict) {
+			outcome = models.OutcomeDenied
+		}
+		_ = h.Record(c, Event{Action: "user.setup", Target: "user:" + strings.ToLower(in.Email), ActorEmail: strings.ToLower(in.Email),
+			Outcome: outcome, Message: auditMessage(err)})
+		if errs, ok := h.fieldErrors(c, err); ok {
+			f := views.SetupForm{Token: tok, Email: in.Email, Name: in.Name, Errors: errs}
+			return Render(c, http.StatusUnprocessableEntity, views.Setup(h.Page(c, "setup.title"), f))
+		}
+		if outcome == models.OutcomeDenied {
+			return Render(c, http.StatusGone, views.SetupExpired(h.Page(c, "setup.title")))
+		}
+		return err
+	}
+	SetViewer(c, u)
+	if err := h.Record(c, Event{Action: "user.setup", Target: userTarget(u.ID), After: userAudit(u)}); err != nil {
+		return err
+	}
+	sess, err := h.sessions.Get(c)
+	if err != nil {
+		return err
+	}
+	if err := sess.Regenerate(); err != nil {
+		return err
+	}
+	sess.Set(SessionUserKey, u.ID)
+	if err := sess.Save(); err != nil {
+		return err
+	}
+	return c.Redirect("/", http.StatusSeeOther)
+}
+
+// PreferencesPage shows the language and time-zone form.
+func (h *Auth) PreferencesPage(c *fiber.Ctx) error {
+	u := Viewer(c)
+	f := views.PrefsForm{Lang: u.Lang, Zone: u.TimeZone, Zones: commonZones}
+	return Render(c, http.StatusOK, views.Preferences(h.Page(c, "prefs.title"), f))
+}
+
+// SavePreferences stores the viewer's language and time zone.
+func (h *Auth) SavePreferences(c *fiber.Ctx) error {
+	u := Viewer(c)
+	lang := c.FormValue("lang")
+	if lang != "" {
+		lang = i18n.Match(lang, "")
+	}
+	zone := strings.TrimSpace(c.FormValue("timezone"))
+	before := map[string]string{"lang": u.Lang, "timezone": u.TimeZone}
+	after := map[string]string{"lang": lang, "timezone": zone}
+	if err := h.users.SetPreferences(c.UserContext(), u.ID, lang, zone); err != nil {
+		_ = h.Record(c, Event{Action: "user.preferences", Target: userTarget(u.ID), Before: before, After: after,
+			Outcome: models.OutcomeError, Message: auditMessage(err)})
+		if errs, ok := h.fieldErrors(c, err); ok {
+			f := views.PrefsForm{Lang: lang, Zone: zone, Zones: commonZones, Errors: errs}
+			return Render(c, http.StatusUnprocessableEntity, views.Preferences(h.Page(c, "prefs.title"), f))
+		}
+		return err
+	}
+	if err := h.Record(c, Event{Action: "user.preferences", Target: userTarget(u.ID), Before: before, After: after}); err != nil {
+		return err
+	}
+	return Redirect(c, "/preferences?saved=1")
+}
+
+// Home sends the viewer to the notes workspace.
+func (h *Auth) Home(c *fiber.Ctx) error {
+	return c.Redirect("/notes", http.StatusSeeOther)
+}
+
+// commonZones are offered in the time-zone picker; any IANA name is accepted.
+var commonZones = []string{
+	"UTC", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Asia/Seoul",
+	"Asia/Kolkata", "Asia/Dubai", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
+	"America/Chicago", "America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "Australia/Sydney",
+}
+
+// LoadZone returns the location for a stored zone name, or fallback.
+func LoadZone(name string, fallback *time.Location) *time.Location {
+	if name == "" {
+		return fallback
+	}
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return fallback
+}

@@ -1,0 +1,118 @@
+// Package registry builds vendor clients from stored accounts and keeps them
+// while the account is unchanged, so token caches and rate limiters live as
+// long as the account's settings do.
+package registry
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ticketnotes/ticketnotes/providers"
+	"github.com/ticketnotes/ticketnotes/providers/alibaba"
+	"github.com/ticketnotes/ticketnotes/providers/feishu"
+	"github.com/ticketnotes/ticketnotes/providers/sendbird"
+)
+
+// Registry builds and caches provider clients.
+type Registry struct {
+	// AllowPrivate lets clients dial loopback and private addresses.
+	AllowPrivate bool
+	// HTTPClient, when set, is used by every client (tests).
+	HTTPClient *http.Client
+
+	once    sync.Once
+	shared  *http.Client
+	mu      sync.Mutex
+	clients map[uint]cached
+}
+
+type cached struct {
+	version string
+	p       providers.Provider
+}
+
+// New returns a registry.
+func New(allowPrivate bool) *Registry {
+	return &Registry{AllowPrivate: allowPrivate, clients: map[uint]cached{}}
+}
+
+// Fields returns the settings and secrets of an account of kind.
+func Fields(kind providers.Kind) []providers.Field {
+	switch kind {
+	case providers.KindAlibaba:
+		return alibaba.Fields()
+	case providers.KindSendbird:
+		return sendbird.Fields()
+	case providers.KindFeishu:
+		return feishu.Fields()
+	}
+	return nil
+}
+
+// Fields returns the settings and secrets of an account of kind.
+func (r *Registry) Fields(kind providers.Kind) []providers.Field { return Fields(kind) }
+
+// httpClient is shared by all clients so connections are pooled; its dialer
+// refuses internal addresses unless AllowPrivate is set.
+func (r *Registry) httpClient() *http.Client {
+	if r.HTTPClient != nil {
+		return r.HTTPClient
+	}
+	r.once.Do(func() {
+		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		if !r.AllowPrivate {
+			d.Control = func(_, address string, _ syscall.RawConn) error { return providers.CheckDialAddress(address) }
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = d.DialContext
+		t.Proxy = nil // vendor calls go direct; a proxy would bypass the dial check
+		t.MaxIdleConnsPerHost = 16
+		r.shared = &http.Client{Transport: t}
+	})
+	return r.shared
+}
+
+// Client returns the client for acct, building it when the account is new
+// or changed (version differs). It returns the vendor's validation error
+// (providers.ErrInvalid) for incomplete credentials.
+func (r *Registry) Client(acct providers.Account, version string, opts providers.Options) (providers.Provider, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[acct.ID]; ok && c.version == version && acct.ID != 0 {
+		return c.p, nil
+	}
+	opts.HTTPClient = r.httpClient()
+	p, err := Build(acct, opts)
+	if err != nil {
+		return nil, err
+	}
+	if acct.ID != 0 {
+		r.clients[acct.ID] = cached{version: version, p: p}
+	}
+	return p, nil
+}
+
+// Forget drops the cached client of an account (deleted or edited).
+func (r *Registry) Forget(id uint) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.clients, id)
+}
+
+// Build makes a new client for acct without caching it.
+func Build(acct providers.Account, opts providers.Options) (providers.Provider, error) {
+	switch acct.Kind {
+	case providers.KindAlibaba:
+		return alibaba.New(acct, opts)
+	case providers.KindSendbird:
+		return sendbird.New(acct, opts)
+	case providers.KindFeishu:
+		return feishu.New(acct, opts)
+	}
+	return nil, &providers.Error{Provider: acct.Kind, Op: "build client", Kind: providers.ErrInvalid,
+		Err: fmt.Errorf("unknown provider kind %q", acct.Kind)}
+}

@@ -1,0 +1,70 @@
+// Package sandbox runs the three vendor simulators on loopback, for demo
+// mode and end-to-end tests.
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ticketnotes/ticketnotes/providers"
+	"github.com/ticketnotes/ticketnotes/providers/alibaba/alibabasim"
+	"github.com/ticketnotes/ticketnotes/providers/feishu/feishusim"
+	"github.com/ticketnotes/ticketnotes/providers/sendbird/sendbirdsim"
+)
+
+// Options shape the seeded data of every simulator.
+type Options struct {
+	Seed           int64
+	Now            func() time.Time
+	NotesPerVendor int
+	Days           int
+}
+
+// Sandbox is the three running simulators.
+type Sandbox struct {
+	Alibaba  *alibabasim.Server
+	Sendbird *sendbirdsim.Server
+	Feishu   *feishusim.Server
+	// Accounts are ready-to-use accounts pointed at the simulators, in the
+	// order Alibaba, Sendbird, Feishu.
+	Accounts []providers.Account
+	servers  []*http.Server
+}
+
+// Start serves each simulator on its own loopback port until Close.
+func Start(opts Options) (*Sandbox, error) {
+	sb := &Sandbox{
+		Alibaba:  alibabasim.New(alibabasim.Options{Seed: opts.Seed, Now: opts.Now, Notes: opts.NotesPerVendor, Days: opts.Days}),
+		Sendbird: sendbirdsim.New(sendbirdsim.Options{Seed: opts.Seed, Now: opts.Now, Notes: opts.NotesPerVendor, Days: opts.Days}),
+		Feishu:   feishusim.New(feishusim.Options{Seed: opts.Seed, Now: opts.Now, Notes: opts.NotesPerVendor, Days: opts.Days}),
+	}
+	type sim interface {
+		http.Handler
+		Account(endpoint string) providers.Account
+	}
+	for _, s := range []sim{sb.Alibaba, sb.Sendbird, sb.Feishu} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			sb.Close()
+			return nil, fmt.Errorf("sandbox: listen: %w", err)
+		}
+		srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+		sb.servers = append(sb.servers, srv)
+		// Serve returns only when Close shuts the server down.
+		go func() { _ = srv.Serve(ln) }()
+		sb.Accounts = append(sb.Accounts, s.Account("http://"+ln.Addr().String()))
+	}
+	return sb, nil
+}
+
+// Close stops the simulators.
+func (sb *Sandbox) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range sb.servers {
+		_ = s.Shutdown(ctx)
+	}
+}

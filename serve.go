@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/web"
+)
+
+// serve runs the dashboard until ctx ends.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := serveConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	db, err := models.Open(ctx, models.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	srv, err := web.New(cfg, db, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	base := baseURL(ln.Addr().String())
+	if cfg.Demo {
+		demo, err := srv.StartDemo(ctx)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		fmt.Fprintf(stdout, "ticketnotes demo at %s\n  admin:   %s / %s\n  manager: %s / %s\n",
+			base, demo.AdminEmail, demo.Password, demo.ManagerEmail, demo.Password)
+	} else if link, err := srv.SetupLink(ctx, base); err != nil {
+		ln.Close()
+		return err
+	} else if link != "" {
+		fmt.Fprintf(stdout, "No users yet. Create the first admin within %v at:\n  %s\n", models.SetupTTL, link)
+	}
+	log.Info("listening", "url", base, "data_dir", cfg.DataDir, "demo", cfg.Demo)
+	return srv.Serve(ctx, ln)
+}

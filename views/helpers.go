@@ -1,0 +1,31 @@
+package views
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/ticketnotes/ticketnotes/models"
+)
+
+func displayName(u *models.User) string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.Email
+}
+
+func flashRole(f *Flash) string {
+	if f.Kind == "bad" {
+		return "alert"
+	}
+	return "status"
+}
+
+// PrettyJSON indents a JSON text for display; other text is returned as is.
+func PrettyJSON(s string) string {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(s), "", "  "); err != nil {
+		return s
+	}
+	return buf.String()
+}

@@ -1,0 +1,94 @@
+// Package views renders the dashboard's pages with templ. Pages are exported
+// components taking plain view-model structs; templates make no database or
+// provider calls.
+package views
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/views/i18n"
+)
+
+// Page is what the shell of every page needs.
+type Page struct {
+	T         *i18n.T
+	Title     string // message id
+	User      *models.User
+	CSRF      string
+	Path      string
+	Zone      *time.Location
+	Flash     *Flash
+	RequestID string
+	Demo      bool
+}
+
+// Flash is a one-line message shown at the top of a page.
+type Flash struct {
+	Kind string // "ok", "bad", "warn", "info"
+	Text string // already translated
+}
+
+// Location returns the viewer's zone, UTC when unset.
+func (p Page) Location() *time.Location {
+	if p.Zone == nil {
+		return time.UTC
+	}
+	return p.Zone
+}
+
+// FormatTime shows t in the viewer's zone.
+func (p Page) FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(p.Location()).Format("2006-01-02 15:04:05")
+}
+
+// ISOTime is t for a <time datetime> attribute.
+func ISOTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// IsAdmin reports whether the viewer is an admin.
+func (p Page) IsAdmin() bool { return p.User != nil && p.User.IsAdmin() }
+
+// CanReadAudit reports whether the viewer may open the audit log.
+func (p Page) CanReadAudit() bool {
+	return p.User != nil && (p.User.Role == models.RoleAdmin || p.User.Role == models.RoleManager)
+}
+
+// Current returns "page" when path is the current section, for aria-current.
+func (p Page) Current(path string) string {
+	if p.Path == path || strings.HasPrefix(p.Path, path+"/") {
+		return "page"
+	}
+	return ""
+}
+
+// csrfHeaders is the hx-headers value that makes htmx send the CSRF token
+// with every request, swaps included.
+func csrfHeaders(token string) string {
+	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": token})
+	return string(b)
+}
+
+// htmxConfig turns off htmx's injected indicator style and eval so the CSP
+// can forbid inline styles and scripts.
+// Error responses are swapped too, so validation messages and alerts show.
+const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,` +
+	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"[45]..","swap":true,"error":true}]}`
+
+// FieldErrors maps an input's name to the translated error shown beside it.
+type FieldErrors map[string]string
+
+// Has reports whether name has an error.
+func (f FieldErrors) Has(name string) bool { _, ok := f[name]; return ok }
+
+// Invalid is the aria-invalid value for name.
+func (f FieldErrors) Invalid(name string) string {
+	if f.Has(name) {
+		return "true"
+	}
+	return "false"
+}

@@ -1,0 +1,51 @@
+// Package web wires the dashboard together: configuration, middleware, the
+// route table and the Fiber app.
+package web
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is the server's configuration, parsed once in main from flags and
+// TICKETNOTES_* environment variables.
+type Config struct {
+	Addr                  string
+	DataDir               string
+	DatabaseURL           string
+	Demo                  bool
+	LogLevel              slog.Level
+	AllowPrivateEndpoints bool
+	SecretKey             string
+	SecretKeyFile         string
+	// CacheTTL is how long fetched notes are kept per account and query.
+	CacheTTL time.Duration
+	// SecureCookies marks cookies Secure; on by default unless the server
+	// listens on loopback over plain HTTP.
+	SecureCookies bool
+	// TrustProxy takes the client IP from X-Forwarded-For (behind a proxy).
+	TrustProxy bool
+	// SessionTTL is how long an idle session lasts.
+	SessionTTL time.Duration
+	// LoginPerMinute limits failed sign-ins per IP and per email.
+	LoginPerMinute int
+}
+
+// Defaults fills zero fields with defaults.
+func (c *Config) Defaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.CacheTTL == 0 {
+		c.CacheTTL = 60 * time.Second
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 12 * time.Hour
+	}
+	if c.LoginPerMinute == 0 {
+		c.LoginPerMinute = 10
+	}
+}

@@ -1,0 +1,83 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/providers/sandbox"
+)
+
+// Demo is how to sign in to a demo server.
+type Demo struct {
+	AdminEmail   string
+	ManagerEmail string
+	Password     string
+	Sandbox      *sandbox.Sandbox
+}
+
+// Demo sign-ins, printed at start.
+const (
+	demoAdmin    = "admin@demo.ticketnotes.test"
+	demoManager  = "manager@demo.ticketnotes.test"
+	demoPassword = "demo-password-1"
+	demoSuffix   = " (demo sandbox)"
+)
+
+// StartDemo starts the vendor simulators on loopback until ctx ends, points
+// one clearly labelled sandbox account at each, and makes sure a demo admin
+// and a demo manager exist with the printed password.
+func (s *Server) StartDemo(ctx context.Context) (*Demo, error) {
+	sb, err := sandbox.Start(sandbox.Options{Seed: 42, Now: time.Now, NotesPerVendor: 120, Days: 90})
+	if err != nil {
+		return nil, err
+	}
+	go func() { <-ctx.Done(); sb.Close() }()
+	existing, err := s.db.ListAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]models.Account{}
+	for _, a := range existing {
+		byName[a.Name] = a
+	}
+	for _, pa := range sb.Accounts {
+		in := models.AccountInput{Name: pa.Name + demoSuffix, Kind: string(pa.Kind), Endpoint: pa.Endpoint,
+			Settings: pa.Settings, Secrets: pa.Secrets}
+		// The simulators get new ports each run: refresh the endpoint.
+		if a, ok := byName[in.Name]; ok {
+			_, err = s.db.UpdateAccount(ctx, a.ID, in)
+		} else {
+			_, err = s.db.CreateAccount(ctx, in)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("demo account %s: %w", in.Name, err)
+		}
+	}
+	for _, u := range []models.NewUser{
+		{Email: demoAdmin, Name: "Demo Admin", Role: models.RoleAdmin, Password: demoPassword},
+		{Email: demoManager, Name: "Demo Manager", Role: models.RoleManager, Password: demoPassword},
+	} {
+		if err := ensureUser(ctx, s.db, u); err != nil {
+			return nil, err
+		}
+	}
+	return &Demo{AdminEmail: demoAdmin, ManagerEmail: demoManager, Password: demoPassword, Sandbox: sb}, nil
+}
+
+func ensureUser(ctx context.Context, db *models.DB, in models.NewUser) error {
+	u, err := db.UserByEmail(ctx, in.Email)
+	if errors.Is(err, models.ErrNotFound) {
+		_, err = db.CreateUser(ctx, in)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := db.UpdateUser(ctx, u.ID, models.UserUpdate{Name: in.Name, Role: in.Role}); err != nil {
+		return err
+	}
+	return db.SetPassword(ctx, u.ID, in.Password)
+}

@@ -1,0 +1,234 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/csrf"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/gofiber/fiber/v2/middleware/session"
+
+	"github.com/ticketnotes/ticketnotes/handlers"
+	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/providers/registry"
+	"github.com/ticketnotes/ticketnotes/static"
+	"github.com/ticketnotes/ticketnotes/views/i18n"
+)
+
+// Version is the build's version, shown by /healthz.
+var Version = "dev"
+
+// Server is the assembled dashboard.
+type Server struct {
+	cfg         Config
+	db          *models.DB
+	log         *slog.Logger
+	app         *fiber.App
+	sessions    *session.Store
+	base        *handlers.Base
+	loginLimits []fiber.Handler
+	h           struct {
+		health   *handlers.Health
+		auth     *handlers.Auth
+		accounts *handlers.Accounts
+		users    *handlers.Users
+		audit    *handlers.Audit
+	}
+	// Routes is the route table as mounted.
+	Routes []Route
+}
+
+// New assembles the app on an open database. It returns an error when the
+// catalog or the secret key cannot be loaded.
+func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
+	cfg.Defaults()
+	cat, err := i18n.New()
+	if err != nil {
+		return nil, err
+	}
+	key, err := models.LoadKey(cfg.SecretKey, cfg.SecretKeyFile, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	box, err := models.NewSecretBox(key)
+	if err != nil {
+		return nil, err
+	}
+	db.SetSecretBox(box)
+
+	s := &Server{cfg: cfg, db: db, log: log}
+	s.sessions = session.New(session.Config{
+		Storage:        db.Store("session:"),
+		Expiration:     cfg.SessionTTL,
+		KeyLookup:      "cookie:tn_session",
+		CookieHTTPOnly: true,
+		CookieSecure:   cfg.SecureCookies,
+		CookieSameSite: "Lax",
+	})
+	s.base = &handlers.Base{Audit: db, Log: log, Catalog: cat, Demo: cfg.Demo}
+	reg := registry.New(cfg.AllowPrivateEndpoints)
+	clients := &handlers.Clients{Accounts: db, Registry: reg}
+	s.h.health = handlers.NewHealth(db, Version)
+	s.h.auth = handlers.NewAuth(s.base, db, s.sessions)
+	s.h.accounts = handlers.NewAccounts(s.base, clients, cfg.AllowPrivateEndpoints)
+	s.h.users = handlers.NewUsers(s.base, db)
+	s.h.audit = handlers.NewAudit(s.base, db)
+	s.loginLimits = s.newLoginLimits()
+
+	s.app = fiber.New(fiber.Config{
+		AppName:                 "ticketnotes",
+		ErrorHandler:            s.base.HandleError,
+		DisableStartupMessage:   true,
+		BodyLimit:               1 << 20,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            90 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		EnableTrustedProxyCheck: cfg.TrustProxy,
+		ProxyHeader:             proxyHeader(cfg.TrustProxy),
+	})
+	s.mount(cat)
+	return s, nil
+}
+
+func proxyHeader(trust bool) string {
+	if trust {
+		return fiber.HeaderXForwardedFor
+	}
+	return ""
+}
+
+// mount installs the middleware and the route table.
+func (s *Server) mount(cat *i18n.Catalog) {
+	app := s.app
+	app.Use(recover.New())
+	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
+	app.Use(requestLogger(s.log))
+	app.Use(securityHeaders(s.cfg.SecureCookies))
+	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
+	app.Use(loadViewer(s.sessions, s.db, cat, time.Local))
+	app.Use(csrf.New(csrf.Config{
+		Session:        s.sessions,
+		Extractor:      csrfFromHeaderOrForm,
+		ContextKey:     handlers.SetCSRFKey,
+		CookieName:     "tn_csrf",
+		CookieHTTPOnly: true,
+		CookieSecure:   s.cfg.SecureCookies,
+		CookieSameSite: "Lax",
+		Expiration:     s.cfg.SessionTTL,
+		ErrorHandler: func(c *fiber.Ctx, err error) error {
+			_ = s.base.Record(c, handlers.Event{Action: "request.csrf", Target: c.Method() + " " + c.Path(),
+				Outcome: models.OutcomeDenied, Message: "missing or invalid CSRF token"})
+			return fiber.NewError(http.StatusForbidden, s.base.T(c).T("error.csrf"))
+		},
+	}))
+	s.Routes = s.routes()
+	for _, r := range s.Routes {
+		hs := append([]fiber.Handler{guard(s.base, r)}, r.Before...)
+		app.Add(r.Method, r.Path, append(hs, r.Handler)...)
+	}
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+// csrfFromHeaderOrForm takes the token from the X-CSRF-Token header (htmx)
+// or the _csrf form field (plain forms, which work without JavaScript).
+func csrfFromHeaderOrForm(c *fiber.Ctx) (string, error) {
+	if t := c.Get("X-CSRF-Token"); t != "" {
+		return t, nil
+	}
+	if t := c.FormValue("_csrf"); t != "" {
+		return t, nil
+	}
+	return "", csrf.ErrTokenNotFound
+}
+
+// newLoginLimits limits sign-in failures per IP and per email; the counts
+// live in the database so every instance shares them.
+func (s *Server) newLoginLimits() []fiber.Handler {
+	store := s.db.Store("limit:")
+	reached := func(c *fiber.Ctx) error {
+		email := strings.ToLower(strings.TrimSpace(c.FormValue("email")))
+		_ = s.base.Record(c, handlers.Event{Action: "user.login", Target: "user:" + email, ActorEmail: email,
+			Outcome: models.OutcomeDenied, Message: "rate limited"})
+		return fiber.NewError(http.StatusTooManyRequests)
+	}
+	perIP := limiter.New(limiter.Config{
+		Max: s.cfg.LoginPerMinute, Expiration: time.Minute, Storage: store, SkipSuccessfulRequests: true,
+		KeyGenerator: func(c *fiber.Ctx) string { return "ip:" + c.IP() }, LimitReached: reached,
+	})
+	perEmail := limiter.New(limiter.Config{
+		Max: s.cfg.LoginPerMinute / 2, Expiration: time.Minute, Storage: store, SkipSuccessfulRequests: true,
+		KeyGenerator: func(c *fiber.Ctx) string {
+			return "email:" + strings.ToLower(strings.TrimSpace(c.FormValue("email")))
+		},
+		LimitReached: reached,
+	})
+	return []fiber.Handler{perIP, perEmail}
+}
+
+// App returns the Fiber app, for tests (app.Test) and serving.
+func (s *Server) App() *fiber.App { return s.app }
+
+// SetupLink returns a one-time first-run link when no user exists yet, or "".
+func (s *Server) SetupLink(ctx context.Context, baseURL string) (string, error) {
+	n, err := s.db.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	tok, err := s.db.CreateSetupToken(ctx, models.SetupTTL)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(baseURL, "/") + "/setup?token=" + url.QueryEscape(tok), nil
+}
+
+// Serve listens on ln until ctx ends, then shuts down gracefully, letting
+// requests in flight finish for up to 10 seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	go s.sweep(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	if err := s.app.ShutdownWithTimeout(10 * time.Second); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// sweep deletes expired sessions and counters every few minutes.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.db.SweepExpired(ctx); err != nil {
+				s.log.Warn("sweep expired sessions", "err", err)
+			} else if n > 0 {
+				s.log.Debug("swept expired sessions", "count", n)
+			}
+		}
+	}
+}
+
+// urlQueryEscape escapes a value for a query string.
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
