@@ -66,20 +66,6 @@ func (c *Client) ListNotes(ctx context.Context, q providers.Query) (providers.No
 	return list, nil
 }
 
-// span returns the instants whose UTC days are asked for. A missing To is
-// now; a missing From is the start of the widest single window ending at
-// To's day, so the vendor's own (unconfirmed) default range never applies.
-func (c *Client) span(q providers.Query) (from, to time.Time) {
-	from, to = q.From, q.To
-	if to.IsZero() {
-		to = c.now()
-	}
-	if from.IsZero() {
-		from = utcDay(to.Add(-time.Nanosecond)).AddDate(0, 0, -(maxWindowDays - 1))
-	}
-	return from, to
-}
-
 // window is a span of whole UTC days, both ends included, sent as
 // start_date and end_date.
 type window struct{ start, end time.Time }

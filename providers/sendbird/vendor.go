@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketnotes/ticketnotes/providers"
 )
 
 // Unconfirmed readings of the Desk Platform API.
@@ -16,7 +18,8 @@ import (
 // confirms the list path, its parameters and error codes, the write bodies
 // and the note's fields. Everything in this block is NOT shown there; each is
 // a reading kept here so it is cheap to correct, and the simulator
-// (sendbirdsim) follows the same reading.
+// (sendbirdsim) follows the same reading. The order of the lists is not
+// documented either; nothing here relies on it.
 const (
 	// notesPath is where notes are listed (confirmed) and created
 	// (unconfirmed: the page's text breaks off at "POST /ticket").
@@ -36,12 +39,24 @@ const (
 // Unconfirmed: method and path follow the list path.
 func notePath(id string) string { return notesPath + "/" + id }
 
-// A query with no From is sent as the widest single window ending at To's
-// day (see Client.span), so the vendor's own default range (probably the 30
-// days before end_date, seen on a sibling resource) never applies.
+// span returns the instants whose UTC days a query asks for. The vendor's
+// default range when dates are left out is unconfirmed (probably the 30 days
+// before end_date, seen on a sibling resource), so both dates are always
+// sent: a missing To is now, and a missing From is the start of the widest
+// single window ending at To's day.
 //
-// The list is not filtered by ticket on the server (no ticket parameter is
-// documented): ListNotes filters on the note's ticket itself.
+// The list is not filtered by ticket on the server either (no ticket
+// parameter is documented): ListNotes filters on the note's ticket itself.
+func (c *Client) span(q providers.Query) (from, to time.Time) {
+	from, to = q.From, q.To
+	if to.IsZero() {
+		to = c.now()
+	}
+	if from.IsZero() {
+		from = utcDay(to.Add(-time.Nanosecond)).AddDate(0, 0, -(maxWindowDays - 1))
+	}
+	return from, to
+}
 
 // noteTicketID returns the ticket of a note. The page documents the key
 // `ticket_id`; `ticket` (an id or an object with an id) and `ticketId` are
@@ -160,6 +175,8 @@ func decodeWritten(body []byte, wantID string) (json.RawMessage, error) {
 	return best, nil
 }
 
+// End of the unconfirmed readings. Below: the vendor's JSON as documented.
+
 // wireList is a page of a Desk list.
 type wireList struct {
 	Count    *int              `json:"count"`
@@ -202,7 +219,8 @@ type wireTicket struct {
 	CreatedAt   string `json:"createdAt"`
 }
 
-// wireError is the Desk error body: {"message", "code", "error": true}.
+// wireError is the Desk error body: {"message", "code", "error": true}
+// (the shape of Sendbird's other APIs; the Desk page shows only the codes).
 // Code is a string such as "deskp400201"; a number is accepted too.
 type wireError struct {
 	Message string          `json:"message"`

@@ -59,6 +59,8 @@ const (
 	// (unconfirmed; seen on a sibling resource).
 	defaultRangeDays = 30
 	maxBody          = 1 << 20
+	// maxLog bounds the request log kept for Log.
+	maxLog = 10000
 )
 
 // RequestIDHeader is the header carrying each answer's request id.
@@ -160,7 +162,8 @@ func (s *Server) Writes() int {
 	return s.writes
 }
 
-// Log returns the requests received so far, oldest first.
+// Log returns the requests received, oldest first; a long-running server
+// keeps only the most recent few thousand.
 func (s *Server) Log() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -335,6 +338,10 @@ func (s *Server) arrive(r *http.Request, path string, body []byte) string {
 	switch r.Method {
 	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
 		s.writes++
+	}
+	if len(s.log) >= maxLog {
+		// A long-running demo keeps only the recent half.
+		s.log = slices.Delete(s.log, 0, maxLog/2)
 	}
 	s.log = append(s.log, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery,
 		ContentType: r.Header.Get("Content-Type"), Body: string(body)})
