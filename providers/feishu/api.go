@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -140,17 +140,11 @@ func (c *Client) send(ctx context.Context, cl call, token string) (*vendorhttp.R
 	if len(cl.query) > 0 {
 		u += "?" + cl.query.Encode()
 	}
-	var body *bytes.Reader
+	var body io.Reader
 	if cl.body != nil {
 		body = bytes.NewReader(cl.body)
 	}
-	var req *http.Request
-	var err error
-	if body != nil {
-		req, err = http.NewRequestWithContext(ctx, cl.method, u, body)
-	} else {
-		req, err = http.NewRequestWithContext(ctx, cl.method, u, nil)
-	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, u, body)
 	if err != nil {
 		return nil, &providers.Error{Provider: providers.KindFeishu, Op: cl.op, Kind: providers.ErrInvalid, Err: err}
 	}
@@ -164,6 +158,3 @@ func (c *Client) send(ctx context.Context, cl call, token string) (*vendorhttp.R
 	}
 	return c.http.Read(req, cl.op)
 }
-
-// errNoTicket is the cause when a write names no ticket.
-var errNoTicket = errors.New("ticket id is required")

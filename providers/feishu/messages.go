@@ -391,7 +391,7 @@ type sendResponse struct {
 func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.Note, error) {
 	const op = "add note"
 	if ticketID == "" {
-		return providers.Note{}, &providers.Error{Provider: providers.KindFeishu, Op: op, Kind: providers.ErrInvalid, Err: errNoTicket}
+		return providers.Note{}, invalid(op, "ticket id is required")
 	}
 	if strings.TrimSpace(body) == "" {
 		return providers.Note{}, invalid(op, "message text is empty")
