@@ -139,6 +139,19 @@ func (n *jsonNode) get(keys []string) (string, int) {
 	return "", -1
 }
 
+// index returns the index of the first key present among keys, compared
+// without case, whatever its value; -1 when there is none.
+func (n *jsonNode) index(keys []string) int {
+	for _, want := range keys {
+		for i, k := range n.keys {
+			if strings.EqualFold(k, want) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 type cardRenderer struct {
 	lines []string
 }
@@ -184,9 +197,10 @@ func (r *cardRenderer) object(n *jsonNode, label string, depth int) {
 		return
 	}
 	// A field: {"label": "Severity", "value": "high"}.
+	// An empty value ("null") still marks a field, which is then left out.
 	if l, li := n.get(labelKeys); l != "" && len(n.keys) <= 3 {
-		if v, vi := n.get(valueKeys); v != "" && li != vi {
-			r.add(l, v)
+		if vi := n.index(valueKeys); vi >= 0 && vi != li {
+			r.node(n.vals[vi], l, depth+1)
 			return
 		}
 	}

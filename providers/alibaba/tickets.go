@@ -104,9 +104,10 @@ func parseTickets(body []byte) ([]providers.Ticket, int, error) {
 	return tickets, total, nil
 }
 
-// ListTickets returns the tickets created in q's range, in Alibaba's order
-// (newest first). ListTickets carries no creation time, so CreatedAt stays
-// zero. It returns a *providers.Error when Alibaba refuses or fails.
+// ListTickets returns the tickets created in q's range, in Alibaba's order,
+// taken to be newest first (the doc does not say). ListTickets carries no
+// creation time, so CreatedAt stays zero. It returns a *providers.Error when
+// Alibaba refuses or fails.
 func (c *Client) ListTickets(ctx context.Context, q providers.TicketQuery) ([]providers.Ticket, error) {
 	tickets, _, err := c.listTickets(ctx, "list tickets", ticketFilter{from: q.From, to: q.To}, q.Max())
 	return tickets, err

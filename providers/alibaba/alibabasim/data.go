@@ -89,7 +89,7 @@ var agentTexts = []string{
 
 // longText is over a thousand characters, mixing scripts.
 var longText = strings.Repeat("Detailed analysis 详细分析 詳細な分析: the instance restarted because of an out-of-memory event; "+
-	"内存不足导致实例重启；メモリ不足によりインスタンスが再起動しました。", 8)
+	"内存不足导致实例重启；メモリ不足によりインスタンスが再起動しました。", 12)
 
 var cards = []string{
 	`{"title":"工单已分配 Ticket assigned","fields":[{"label":"Engineer","value":"Li Wei"},{"label":"Severity","value":"null"},{"label":"SLA","value":"4h"}]}`,

@@ -63,8 +63,6 @@ var (
 
 	errParamIllegal = apiError{status: http.StatusBadRequest, code: "param.illegal",
 		message: "Params illegal."}
-	errAuth = apiError{status: http.StatusUnauthorized, code: "illegal.auth",
-		message: "You are not authorized to perform the operation."}
 	errNoPermission = apiError{status: http.StatusForbidden, code: "No permissions",
 		message: "No permissions to access."}
 	errSystem = apiError{status: http.StatusInternalServerError, code: "System.error",
