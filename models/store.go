@@ -96,3 +96,20 @@ func (db *DB) SweepExpired(ctx context.Context) (int64, error) {
 	}
 	return res.RowsAffected, nil
 }
+
+// Claim stores key once: it returns true for the first caller and false for
+// every later one until the entry expires. Double-submitted forms use it so
+// a create happens once.
+func (s *Store) Claim(ctx context.Context, key string, exp time.Duration) (bool, error) {
+	e := StoreEntry{KeyHash: s.hash(key), Value: []byte{1}, ExpiresAt: time.Now().Add(exp).UTC()}
+	// An expired claim may be taken again: clear it first.
+	if err := s.db.g.WithContext(ctx).Where("key_hash = ? AND expires_at < ?", e.KeyHash, time.Now().UTC()).
+		Delete(&StoreEntry{}).Error; err != nil {
+		return false, fmt.Errorf("claim: %w", err)
+	}
+	res := s.db.g.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&e)
+	if res.Error != nil {
+		return false, fmt.Errorf("claim: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}

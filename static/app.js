@@ -30,5 +30,11 @@
     fillZone(document);
   });
 
+  // The print view's button prints the page.
+  document.addEventListener("click", function (ev) {
+    var el = ev.target && ev.target.closest ? ev.target.closest("[data-print]") : null;
+    if (el) { ev.preventDefault(); window.print(); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { fillZone(document); });
 })();

@@ -3,6 +3,7 @@ package views
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 
 	"github.com/ticketnotes/ticketnotes/models"
 )
@@ -29,3 +30,5 @@ func PrettyJSON(s string) string {
 	}
 	return buf.String()
 }
+
+func uintStr(n uint) string { return strconv.FormatUint(uint64(n), 10) }

@@ -44,8 +44,9 @@ func (s *Server) StartDemo(ctx context.Context) (*Demo, error) {
 		byName[a.Name] = a
 	}
 	for _, pa := range sb.Accounts {
+		// The simulators run on loopback: no need for the vendors' polite pace.
 		in := models.AccountInput{Name: pa.Name + demoSuffix, Kind: string(pa.Kind), Endpoint: pa.Endpoint,
-			Settings: pa.Settings, Secrets: pa.Secrets}
+			Settings: pa.Settings, Secrets: pa.Secrets, RateLimit: 200}
 		// The simulators get new ports each run: refresh the endpoint.
 		if a, ok := byName[in.Name]; ok {
 			_, err = s.db.UpdateAccount(ctx, a.ID, in)

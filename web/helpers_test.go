@@ -139,6 +139,9 @@ func (ts *testServer) auditRows(action string) []models.AuditEvent {
 // fillPath replaces route parameters with values that exist.
 func fillPath(p string) string {
 	p = strings.ReplaceAll(p, ":id", "1")
+	p = strings.ReplaceAll(p, ":account", "1")
+	p = strings.ReplaceAll(p, ":ticket", "1")
+	p = strings.ReplaceAll(p, ":note", "1")
 	p = strings.ReplaceAll(p, ":format", "csv")
 	return p
 }

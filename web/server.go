@@ -21,6 +21,7 @@ import (
 
 	"github.com/ticketnotes/ticketnotes/handlers"
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/providers/fanout"
 	"github.com/ticketnotes/ticketnotes/providers/registry"
 	"github.com/ticketnotes/ticketnotes/static"
 	"github.com/ticketnotes/ticketnotes/views/i18n"
@@ -44,6 +45,7 @@ type Server struct {
 		accounts *handlers.Accounts
 		users    *handlers.Users
 		audit    *handlers.Audit
+		notes    *handlers.Notes
 	}
 	// Routes is the route table as mounted.
 	Routes []Route
@@ -84,6 +86,10 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	s.h.accounts = handlers.NewAccounts(s.base, clients, cfg.AllowPrivateEndpoints)
 	s.h.users = handlers.NewUsers(s.base, db)
 	s.h.audit = handlers.NewAudit(s.base, db)
+	fetch := fanout.New(fanout.Options{TTL: cfg.CacheTTL})
+	s.h.notes = handlers.NewNotes(s.base, clients, fetch, db.Store("form:"), db)
+	// An edited, disabled or deleted account must not be served from cache.
+	s.h.accounts.OnChange = fetch.Invalidate
 	s.loginLimits = s.newLoginLimits()
 
 	s.app = fiber.New(fiber.Config{

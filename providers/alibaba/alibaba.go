@@ -89,7 +89,7 @@ func New(acct providers.Account, opts providers.Options) (*Client, error) {
 	if keyID == "" {
 		missing = append(missing, FieldAccessKeyID)
 	}
-	if secret == "" {
+	if strings.TrimSpace(secret) == "" {
 		missing = append(missing, FieldAccessKeySecret)
 	}
 	if len(missing) > 0 {

@@ -82,6 +82,9 @@ func (r *Registry) httpClient() *http.Client {
 func (r *Registry) Client(acct providers.Account, version string, opts providers.Options) (providers.Provider, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.clients == nil {
+		r.clients = map[uint]cached{}
+	}
 	if c, ok := r.clients[acct.ID]; ok && c.version == version && acct.ID != 0 {
 		return c.p, nil
 	}

@@ -6,7 +6,6 @@ package vendorhttp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -28,7 +27,7 @@ const (
 	minWait = 250 * time.Millisecond
 	maxWait = 8 * time.Second
 	// maxRetryAfter caps how long a vendor's Retry-After is honoured; a longer
-	// wait is given up on and reported as rate limited.
+	// wait is not retried and the vendor's answer is returned.
 	maxRetryAfter = 30 * time.Second
 )
 
@@ -135,14 +134,8 @@ func (c *Client) finish(resp *http.Response, err error, op string) (*Response, e
 }
 
 func (c *Client) netError(op string, err error) error {
-	kind := providers.ErrUnavailable
-	if errors.Is(err, errRetryAfterTooLong) {
-		kind = providers.ErrRateLimited
-	}
-	return &providers.Error{Provider: c.kind, Op: op, Kind: kind, Err: err}
+	return &providers.Error{Provider: c.kind, Op: op, Kind: providers.ErrUnavailable, Err: err}
 }
-
-var errRetryAfterTooLong = errors.New("vendor asked to wait too long")
 
 // checkRetry retries what DefaultRetryPolicy retries (network errors, 429,
 // 5xx but 501) and never a cancelled context.
@@ -150,7 +143,9 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+	// A wait longer than the cap is not retried: the vendor's answer (429 or
+	// 5xx) is returned as it is, with its code and request id.
+	if resp != nil {
 		if d, ok := RetryAfter(resp); ok && d > maxRetryAfter {
 			return false, nil
 		}

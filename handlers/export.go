@@ -1,0 +1,172 @@
+package handlers
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ticketnotes/ticketnotes/providers"
+	"github.com/ticketnotes/ticketnotes/views"
+)
+
+// ExportNotes streams the filtered notes (every page) as CSV, JSON or
+// Markdown.
+func (h *Notes) ExportNotes(c *fiber.Ctx) error {
+	d, err := h.load(c, false)
+	if err != nil {
+		return err
+	}
+	if len(d.Errors) > 0 {
+		return fiber.NewError(http.StatusBadRequest)
+	}
+	return h.export(c, "ticketnotes-notes", h.T(c).T("notes.title"), d.Notes)
+}
+
+// ExportConversation streams one ticket's conversation.
+func (h *Notes) ExportConversation(c *fiber.Ctx) error {
+	d, err := h.conversation(c)
+	if err != nil {
+		return err
+	}
+	if d.Failure != nil {
+		return fiber.NewError(http.StatusBadGateway, d.Failure.Message)
+	}
+	title := d.AccountName + " · " + h.T(c).T("conversation.ticket") + " " + d.Ticket
+	return h.export(c, "ticketnotes-ticket-"+fileSafe(d.Ticket), title, d.Notes)
+}
+
+func (h *Notes) export(c *fiber.Ctx, name, title string, items []views.NoteItem) error {
+	format := c.Params("format")
+	loc := Zone(c)
+	var write func(w io.Writer) error
+	switch format {
+	case "csv":
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		write = func(w io.Writer) error { return writeNotesCSV(w, items, loc) }
+	case "json":
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+		write = func(w io.Writer) error { return writeNotesJSON(w, items) }
+	case "md":
+		c.Set(fiber.HeaderContentType, "text/markdown; charset=utf-8")
+		write = func(w io.Writer) error { return writeNotesMarkdown(w, title, items, loc) }
+	default:
+		return fiber.ErrNotFound
+	}
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+"."+format+`"`)
+	w := bufio.NewWriter(c.Response().BodyWriter())
+	if err := write(w); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 128 && (r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// csvCell keeps a spreadsheet from running vendor text as a formula.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// writeNotesCSV writes UTF-8 with a byte-order mark, so spreadsheets show
+// Chinese text correctly.
+func writeNotesCSV(w io.Writer, items []views.NoteItem, loc *time.Location) error {
+	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"account", "provider", "ticket_id", "note_id", "created_at", "created_local", "author", "author_role",
+		"content_type", "read", "text", "attachments"})
+	for _, it := range items {
+		n := it.Note
+		read := ""
+		if n.Read != nil {
+			read = fmt.Sprint(*n.Read)
+		}
+		var att []string
+		for _, a := range n.Attachments {
+			att = append(att, a.Name+" <"+a.URL+">")
+		}
+		rec := []string{it.AccountName, string(n.Provider), n.TicketID, n.ID, n.CreatedAt.UTC().Format(time.RFC3339),
+			n.CreatedAt.In(loc).Format("2006-01-02 15:04:05"), n.AuthorName, string(n.AuthorRole), n.ContentType, read, n.Body,
+			strings.Join(att, "; ")}
+		for i := range rec {
+			rec[i] = csvCell(rec[i])
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// exportNote is a note as exported to JSON.
+type exportNote struct {
+	Account string `json:"account"`
+	providers.Note
+}
+
+func writeNotesJSON(w io.Writer, items []views.NoteItem) error {
+	out := make([]exportNote, 0, len(items))
+	for _, it := range items {
+		out = append(out, exportNote{Account: it.AccountName, Note: it.Note})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// writeNotesMarkdown writes a readable transcript. Vendor text is quoted
+// and HTML-escaped so a Markdown viewer renders it as text.
+func writeNotesMarkdown(w io.Writer, title string, items []views.NoteItem, loc *time.Location) error {
+	bw := &errWriter{w: w}
+	bw.printf("# %s\n\n", mdEscape(title))
+	for _, it := range items {
+		n := it.Note
+		bw.printf("### %s (%s) — %s\n\n", mdEscape(n.AuthorName), n.AuthorRole, n.CreatedAt.In(loc).Format("2006-01-02 15:04:05 MST"))
+		bw.printf("*%s · ticket %s · note %s*\n\n", mdEscape(it.AccountName), mdEscape(n.TicketID), mdEscape(n.ID))
+		for _, line := range strings.Split(n.Body, "\n") {
+			bw.printf("> %s\n", mdEscape(line))
+		}
+		for _, a := range n.Attachments {
+			bw.printf(">\n> 📎 [%s](<%s>)\n", mdEscape(a.Name), strings.ReplaceAll(a.URL, ">", "%3E"))
+		}
+		bw.printf("\n")
+	}
+	return bw.err
+}
+
+// mdEscape neutralises HTML and Markdown link syntax in vendor text.
+func mdEscape(s string) string {
+	s = html.EscapeString(s)
+	return strings.NewReplacer("[", `\[`, "]", `\]`, "*", `\*`, "_", `\_`, "`", "\\`").Replace(s)
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, a ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, a...)
+	}
+}

@@ -1,0 +1,665 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/providers"
+	"github.com/ticketnotes/ticketnotes/providers/fanout"
+	"github.com/ticketnotes/ticketnotes/views"
+)
+
+// FormTokens makes a submitted form act once.
+type FormTokens interface {
+	Claim(ctx context.Context, key string, exp time.Duration) (bool, error)
+}
+
+// History reads a note's past changes from the audit log.
+type History interface {
+	ListAudit(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, int64, error)
+}
+
+// Notes serves the notes workspace, the conversation view and note edits.
+type Notes struct {
+	*Base
+	clients *Clients
+	fetch   *fanout.Fetcher
+	tokens  FormTokens
+	history History
+	now     func() time.Time
+}
+
+// NewNotes returns the notes handlers.
+func NewNotes(b *Base, clients *Clients, fetch *fanout.Fetcher, tokens FormTokens, history History) *Notes {
+	return &Notes{Base: b, clients: clients, fetch: fetch, tokens: tokens, history: history, now: time.Now}
+}
+
+// Paging and input limits.
+const (
+	notesPageSize  = 50
+	maxFetchNotes  = 2000 // per account and query
+	maxNoteRunes   = 10000
+	maxRangeDays   = 3 * 366
+	formTokenTTL   = 24 * time.Hour
+	defaultDaySpan = 30
+)
+
+// ticketIDRE is what a ticket id may look like at any of the vendors.
+var ticketIDRE = regexp.MustCompile(`^[A-Za-z0-9_.:\-]{1,128}$`)
+
+// source is a usable account: its row, client and capabilities.
+type source struct {
+	acct *models.Account
+	src  fanout.Source
+	caps providers.Capabilities
+	err  error // the client could not be built
+}
+
+// sources builds clients for accounts; failures are kept per account.
+func (h *Notes) sources(accts []models.Account) []source {
+	out := make([]source, 0, len(accts))
+	for i := range accts {
+		a := &accts[i]
+		s := source{acct: a, src: fanout.Source{AccountID: a.ID, Name: a.Name, Kind: providers.Kind(a.Kind), Version: a.Version()}}
+		p, err := h.clients.For(a)
+		if err != nil {
+			s.err = err
+		} else {
+			s.src.Provider, s.caps = p, p.Capabilities()
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// parseQuery reads and validates the notes filters; errs holds bad fields.
+func (h *Notes) parseQuery(c *fiber.Ctx) (views.NotesQuery, providers.Query, views.FieldErrors) {
+	t := h.T(c)
+	q := views.NotesQuery{Ticket: strings.TrimSpace(c.Query("ticket")), From: c.Query("from"), To: c.Query("to"),
+		Role: c.Query("role"), Text: strings.TrimSpace(c.Query("q")), Refresh: c.Query("refresh") != ""}
+	for _, v := range c.Context().QueryArgs().PeekMulti("account") {
+		if s := string(v); s != "" && !slices.Contains(q.Accounts, s) {
+			q.Accounts = append(q.Accounts, s)
+		}
+	}
+	q.Page, _ = strconv.Atoi(c.Query("page"))
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	errs := views.FieldErrors{}
+	loc := Zone(c)
+	if q.From == "" && q.To == "" {
+		today := h.now().In(loc)
+		q.From = today.AddDate(0, 0, -(defaultDaySpan - 1)).Format(time.DateOnly)
+		q.To = today.Format(time.DateOnly)
+	}
+	from, to, bad := DayRange(q.From, q.To, loc)
+	if bad != "" {
+		errs[bad] = t.T("err.date_invalid")
+	} else if !from.IsZero() && !to.IsZero() && to.Sub(from) > maxRangeDays*24*time.Hour {
+		errs["to"] = t.T("err.range_too_long")
+	}
+	if q.Ticket != "" && !ticketIDRE.MatchString(q.Ticket) {
+		errs["ticket"] = t.T("err.ticket_invalid")
+	}
+	switch providers.Role(q.Role) {
+	case "", providers.RoleAgent, providers.RoleCustomer, providers.RoleSystem:
+	default:
+		errs["role"] = t.T("err.choice_invalid")
+	}
+	if utf8.RuneCountInString(q.Text) > 200 {
+		errs["q"] = t.T("err.too_long")
+	}
+	for _, a := range q.Accounts {
+		if n, err := strconv.ParseUint(a, 10, 32); err != nil || n == 0 {
+			errs["account"] = t.T("err.choice_invalid")
+		}
+	}
+	return q, providers.Query{TicketID: q.Ticket, From: from, To: to, Limit: maxFetchNotes}, errs
+}
+
+// List is the notes workspace: filters, per-account outcomes and merged,
+// paged results. htmx requests aimed at #notes-results get that partial.
+func (h *Notes) List(c *fiber.Ctx) error {
+	d, err := h.load(c, true)
+	if err != nil {
+		return err
+	}
+	p := h.Page(c, "notes.title")
+	status := http.StatusOK
+	if len(d.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	if IsHTMX(c) && c.Get("HX-Target") == "notes-results" {
+		return Render(c, status, views.NotesResults(p, d))
+	}
+	switch {
+	case c.Query("added") != "":
+		p.Flash = &views.Flash{Kind: "ok", Text: p.T.T("flash.note_added")}
+	case c.Query("deleted") != "":
+		p.Flash = &views.Flash{Kind: "ok", Text: p.T.T("flash.note_deleted")}
+	case c.Query("saved") != "":
+		p.Flash = &views.Flash{Kind: "ok", Text: p.T.T("flash.saved")}
+	}
+	d.Quick = QuickRanges(h.now(), Zone(c))
+	return Render(c, status, views.NotesPage(p, d))
+}
+
+// load runs the query of the request. paged cuts the notes to one page.
+func (h *Notes) load(c *fiber.Ctx, paged bool) (views.NotesData, error) {
+	q, pq, errs := h.parseQuery(c)
+	d := views.NotesData{Query: q, Errors: errs, PageSize: notesPageSize, FormToken: models.RandomToken(16)}
+	all, err := h.clients.Accounts.ListAccounts(c.UserContext())
+	if err != nil {
+		return d, err
+	}
+	admin := Viewer(c).IsAdmin()
+	var enabled []models.Account
+	for _, a := range all {
+		if !a.Disabled {
+			enabled = append(enabled, a)
+		}
+	}
+	srcs := h.sources(enabled)
+	for _, s := range srcs {
+		id := strconv.FormatUint(uint64(s.acct.ID), 10)
+		d.Accounts = append(d.Accounts, views.AccountChoice{ID: id, Name: s.acct.Name, Kind: providers.Kind(s.acct.Kind),
+			Selected: slices.Contains(q.Accounts, id), Caps: s.caps})
+		if admin && s.err == nil && s.caps.Add != providers.AddNone {
+			d.AddAccounts = append(d.AddAccounts, views.AccountChoice{ID: id, Name: s.acct.Name, Kind: providers.Kind(s.acct.Kind), Caps: s.caps})
+		}
+	}
+	if len(errs) > 0 {
+		return d, nil
+	}
+	var chosen []source
+	for _, s := range srcs {
+		if len(q.Accounts) == 0 || slices.Contains(q.Accounts, strconv.FormatUint(uint64(s.acct.ID), 10)) {
+			chosen = append(chosen, s)
+		}
+	}
+	var fetchable []fanout.Source
+	for _, s := range chosen {
+		if s.err == nil {
+			fetchable = append(fetchable, s.src)
+		}
+	}
+	res := h.fetch.Notes(c.UserContext(), fetchable, pq, q.Refresh)
+	byID := map[uint]fanout.Outcome{}
+	for _, o := range res.Outcomes {
+		byID[o.AccountID] = o
+	}
+	t := h.T(c)
+	caps := map[uint]providers.Capabilities{}
+	names := map[uint]string{}
+	for _, s := range chosen {
+		caps[s.acct.ID], names[s.acct.ID] = s.caps, s.acct.Name
+		st := views.AccountStatus{ID: s.acct.ID, Name: s.acct.Name, Kind: providers.Kind(s.acct.Kind), Caps: s.caps}
+		if s.err != nil {
+			st.Failure = ProviderFailure(t, s.err)
+		} else {
+			o := byID[s.acct.ID]
+			st.OK, st.Count, st.Truncated, st.Cached, st.FetchedAt = o.Err == nil, o.Count, o.Truncated, o.Cached, o.FetchedAt
+			if o.Err != nil {
+				st.Failure = ProviderFailure(t, o.Err)
+				h.Logger(c).Warn("provider fetch failed", "account", s.acct.ID, "err", o.Err)
+			}
+		}
+		d.Statuses = append(d.Statuses, st)
+	}
+	d.Truncated = res.Truncated
+	notes := filterNotes(res.Notes, providers.Role(q.Role), q.Text)
+	d.Total = len(notes)
+	if paged {
+		start := min((q.Page-1)*notesPageSize, len(notes))
+		notes = notes[start:min(start+notesPageSize, len(notes))]
+	}
+	back := c.OriginalURL()
+	for _, n := range notes {
+		d.Notes = append(d.Notes, h.item(n, names[n.AccountID], caps[n.AccountID], admin, views.ModeList, back))
+	}
+	return d, nil
+}
+
+// item is the view of one note, with the controls the viewer may use.
+func (h *Notes) item(n providers.Note, account string, caps providers.Capabilities, admin bool, mode, back string) views.NoteItem {
+	return views.NoteItem{Note: n, AccountName: account, CanEdit: admin && caps.Edit, CanDelete: admin && caps.Delete,
+		Mode: mode, Back: back}
+}
+
+// filterNotes applies the filters the vendors cannot: author role and text.
+func filterNotes(notes []providers.Note, role providers.Role, text string) []providers.Note {
+	if role == "" && text == "" {
+		return notes
+	}
+	text = strings.ToLower(text)
+	out := make([]providers.Note, 0, len(notes))
+	for _, n := range notes {
+		if role != "" && n.AuthorRole != role {
+			continue
+		}
+		if text != "" && !strings.Contains(strings.ToLower(n.Body), text) && !strings.Contains(strings.ToLower(n.AuthorName), text) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// pathParam returns a route parameter unescaped (ids may hold any byte).
+func pathParam(c *fiber.Ctx, name string) (string, error) {
+	v, err := url.PathUnescape(c.Params(name))
+	if err != nil || v == "" || len(v) > 256 {
+		return "", fiber.ErrNotFound
+	}
+	return v, nil
+}
+
+// noteRef is the account, ticket and note a request names.
+type noteRef struct {
+	src    source
+	ticket string
+	note   string
+}
+
+func (r noteRef) target() string {
+	return "note:" + strconv.FormatUint(uint64(r.src.acct.ID), 10) + ":" + r.ticket + ":" + r.note
+}
+
+// account loads the account in the path and its client. A disabled or
+// unknown account is not found.
+func (h *Notes) account(c *fiber.Ctx) (source, error) {
+	id, err := paramID(c, "account")
+	if err != nil {
+		return source{}, err
+	}
+	a, err := h.clients.Accounts.AccountByID(c.UserContext(), id)
+	if err != nil {
+		return source{}, err
+	}
+	if a.Disabled {
+		return source{}, fiber.ErrNotFound
+	}
+	s := h.sources([]models.Account{*a})[0]
+	return s, nil
+}
+
+func (h *Notes) ref(c *fiber.Ctx, withNote bool) (noteRef, error) {
+	s, err := h.account(c)
+	if err != nil {
+		return noteRef{}, err
+	}
+	r := noteRef{src: s}
+	if r.ticket, err = pathParam(c, "ticket"); err != nil {
+		return r, err
+	}
+	if withNote {
+		if r.note, err = pathParam(c, "note"); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// safeBack keeps a return address on this site.
+func safeBack(back, fallback string) string {
+	if b := safeNext(back); b != "/" {
+		return b
+	}
+	return fallback
+}
+
+// checkBody validates a note's text; it returns a message id or "".
+func checkBody(body string) string {
+	switch n := utf8.RuneCountInString(strings.TrimSpace(body)); {
+	case n == 0:
+		return "err.required"
+	case n > maxNoteRunes:
+		return "err.note_too_long"
+	}
+	return ""
+}
+
+// Create adds a note to a ticket. A one-time form token makes a double
+// submit create one note.
+func (h *Notes) Create(c *fiber.Ctx) error {
+	t := h.T(c)
+	in := views.AddForm{Account: c.FormValue("account"), Ticket: strings.TrimSpace(c.FormValue("ticket")),
+		Body: c.FormValue("body"), Back: c.FormValue("back"), Errors: views.FieldErrors{}}
+	ev := Event{Action: "note.create", Target: "note:" + in.Account + ":" + in.Ticket + ":new",
+		After: map[string]string{"account": in.Account, "ticket": in.Ticket, "text": in.Body}}
+	id, _ := strconv.ParseUint(in.Account, 10, 32)
+	var s source
+	var a *models.Account
+	var err error
+	if id > 0 {
+		a, err = h.clients.Accounts.AccountByID(c.UserContext(), uint(id))
+	}
+	if id == 0 || errors.Is(err, models.ErrNotFound) || (a != nil && a.Disabled) {
+		in.Errors["account"] = t.T("err.choice_invalid")
+	} else if err != nil {
+		return err
+	} else {
+		s = h.sources([]models.Account{*a})[0]
+		ev.AccountID = &a.ID
+		if s.err == nil && s.caps.Add == providers.AddNone {
+			in.Errors["account"] = t.T("err.cannot_add")
+		}
+	}
+	if !ticketIDRE.MatchString(in.Ticket) {
+		in.Errors["ticket"] = t.T("err.ticket_invalid")
+	}
+	if m := checkBody(in.Body); m != "" {
+		in.Errors["body"] = t.T(m)
+	}
+	if len(in.Errors) > 0 {
+		ev.Outcome, ev.Message = models.OutcomeError, "invalid input"
+		_ = h.Record(c, ev)
+		return h.addFormError(c, in, http.StatusUnprocessableEntity, nil)
+	}
+	first, err := h.tokens.Claim(c.UserContext(), "note-create:"+c.FormValue("form_token"), formTokenTTL)
+	if err != nil {
+		return err
+	}
+	if !first || c.FormValue("form_token") == "" {
+		ev.Outcome, ev.Message = models.OutcomeDenied, "form already submitted"
+		if err := h.Record(c, ev); err != nil {
+			return err
+		}
+		return h.addFormError(c, in, http.StatusConflict, &views.Flash{Kind: "warn", Text: t.T("notes.already_submitted")})
+	}
+	if s.err != nil {
+		ev.Outcome, ev.Message = models.OutcomeError, s.err.Error()
+		_ = h.Record(c, ev)
+		f := ProviderFailure(t, s.err)
+		return h.addFormError(c, in, http.StatusBadGateway, &views.Flash{Kind: "bad", Text: f.Message})
+	}
+	n, err := s.src.Provider.AddNote(c.UserContext(), in.Ticket, strings.TrimSpace(in.Body))
+	h.fetch.Invalidate(a.ID)
+	if err != nil {
+		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
+		if pe := providers.AsError(err); pe != nil {
+			ev.VendorReq = pe.RequestID
+		}
+		_ = h.Record(c, ev)
+		f := ProviderFailure(t, err)
+		return h.addFormError(c, in, http.StatusBadGateway, &views.Flash{Kind: "bad", Text: views.FailureLine(t, f)})
+	}
+	ref := noteRef{src: s, ticket: in.Ticket, note: n.ID}
+	ev.Target = ref.target()
+	ev.After = noteAudit(n)
+	if err := h.Record(c, ev); err != nil {
+		return err
+	}
+	return Redirect(c, views.TicketPath(a.ID, in.Ticket)+"?added=1")
+}
+
+// addFormError shows the notes page again with the add form's errors.
+func (h *Notes) addFormError(c *fiber.Ctx, in views.AddForm, status int, flash *views.Flash) error {
+	d, err := h.load(c, true)
+	if err != nil {
+		return err
+	}
+	d.Add = in
+	p := h.Page(c, "notes.title")
+	p.Path = "/notes"
+	p.Flash = flash
+	if flash == nil {
+		p.Flash = &views.Flash{Kind: "bad", Text: p.T.T("err.form_invalid")}
+	}
+	d.Quick = QuickRanges(h.now(), Zone(c))
+	return Render(c, status, views.NotesPage(p, d))
+}
+
+// noteAudit is the audited view of a note: enough to restore its text.
+func noteAudit(n providers.Note) map[string]any {
+	return map[string]any{"id": n.ID, "ticket": n.TicketID, "author": n.AuthorName, "created_at": n.CreatedAt, "text": n.Body}
+}
+
+// find returns the note a request names, or ErrNotFound.
+func (h *Notes) find(c *fiber.Ctx, r noteRef) (providers.Note, error) {
+	if r.src.err != nil {
+		return providers.Note{}, r.src.err
+	}
+	n, ok, err := h.fetch.Find(c.UserContext(), r.src.src, r.ticket, r.note)
+	if err != nil {
+		return n, err
+	}
+	if !ok {
+		return n, fiber.ErrNotFound
+	}
+	return n, nil
+}
+
+func (h *Notes) mode(c *fiber.Ctx) string {
+	if c.Query("mode", c.FormValue("mode")) == views.ModeTimeline {
+		return views.ModeTimeline
+	}
+	return views.ModeList
+}
+
+// Show renders one note (used to cancel an inline edit); a full request
+// goes to the conversation.
+func (h *Notes) Show(c *fiber.Ctx) error {
+	r, err := h.ref(c, true)
+	if err != nil {
+		return err
+	}
+	if !IsHTMX(c) {
+		return c.Redirect(views.TicketPath(r.src.acct.ID, r.ticket), http.StatusSeeOther)
+	}
+	n, err := h.find(c, r)
+	if err != nil {
+		return err
+	}
+	it := h.item(n, r.src.acct.Name, r.src.caps, Viewer(c).IsAdmin(), h.mode(c), c.Query("back"))
+	return Render(c, http.StatusOK, views.NoteView(h.Page(c, "notes.title"), it))
+}
+
+// EditForm turns a note into its edit form: a partial for htmx, a page
+// otherwise.
+func (h *Notes) EditForm(c *fiber.Ctx) error {
+	r, err := h.ref(c, true)
+	if err != nil {
+		return err
+	}
+	if !r.src.caps.Edit {
+		return fiber.NewError(http.StatusBadRequest, h.T(c).T("notes.cannot_edit"))
+	}
+	n, err := h.find(c, r)
+	if err != nil {
+		return err
+	}
+	it := h.item(n, r.src.acct.Name, r.src.caps, true, h.mode(c), safeBack(c.Query("back"), views.TicketPath(r.src.acct.ID, r.ticket)))
+	f := views.EditForm{Item: it, Body: n.Body, Errors: views.FieldErrors{}}
+	p := h.Page(c, "notes.edit")
+	if IsHTMX(c) {
+		return Render(c, http.StatusOK, views.NoteEditForm(p, f))
+	}
+	return Render(c, http.StatusOK, views.NoteEditPage(p, f))
+}
+
+// Update replaces a note's text and audits before and after.
+func (h *Notes) Update(c *fiber.Ctx) error {
+	r, err := h.ref(c, true)
+	if err != nil {
+		return err
+	}
+	t := h.T(c)
+	body := c.FormValue("body")
+	ev := Event{Action: "note.update", Target: r.target(), AccountID: &r.src.acct.ID, After: map[string]string{"text": body}}
+	if r.src.err == nil && !r.src.caps.Edit {
+		ev.Outcome, ev.Message = models.OutcomeDenied, "provider cannot edit notes"
+		_ = h.Record(c, ev)
+		return fiber.NewError(http.StatusBadRequest, t.T("notes.cannot_edit"))
+	}
+	before, err := h.find(c, r)
+	if err != nil {
+		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
+		_ = h.Record(c, ev)
+		return err
+	}
+	ev.Before = noteAudit(before)
+	it := h.item(before, r.src.acct.Name, r.src.caps, true, h.mode(c), safeBack(c.FormValue("back"), views.TicketPath(r.src.acct.ID, r.ticket)))
+	if m := checkBody(body); m != "" {
+		ev.Outcome, ev.Message = models.OutcomeError, "invalid input"
+		_ = h.Record(c, ev)
+		return h.editError(c, views.EditForm{Item: it, Body: body, Errors: views.FieldErrors{"body": t.T(m)}}, http.StatusUnprocessableEntity)
+	}
+	n, err := r.src.src.Provider.UpdateNote(c.UserContext(), r.ticket, r.note, strings.TrimSpace(body))
+	h.fetch.Invalidate(r.src.acct.ID)
+	if err != nil {
+		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
+		if pe := providers.AsError(err); pe != nil {
+			ev.VendorReq = pe.RequestID
+		}
+		_ = h.Record(c, ev)
+		f := ProviderFailure(t, err)
+		return h.editError(c, views.EditForm{Item: it, Body: body, Failure: &f}, http.StatusBadGateway)
+	}
+	ev.After = noteAudit(n)
+	if err := h.Record(c, ev); err != nil {
+		return err
+	}
+	if IsHTMX(c) {
+		it.Note = n
+		return Render(c, http.StatusOK, views.NoteView(h.Page(c, "notes.title"), it))
+	}
+	return c.Redirect(it.Back, http.StatusSeeOther)
+}
+
+func (h *Notes) editError(c *fiber.Ctx, f views.EditForm, status int) error {
+	p := h.Page(c, "notes.edit")
+	if IsHTMX(c) {
+		return Render(c, status, views.NoteEditForm(p, f))
+	}
+	return Render(c, status, views.NoteEditPage(p, f))
+}
+
+// DeleteConfirm asks before deleting, for browsers without JavaScript.
+func (h *Notes) DeleteConfirm(c *fiber.Ctx) error {
+	r, err := h.ref(c, true)
+	if err != nil {
+		return err
+	}
+	if !r.src.caps.Delete {
+		return fiber.NewError(http.StatusBadRequest, h.T(c).T("notes.cannot_delete"))
+	}
+	n, err := h.find(c, r)
+	if err != nil {
+		return err
+	}
+	it := h.item(n, r.src.acct.Name, r.src.caps, true, views.ModeList, safeBack(c.Query("back"), views.TicketPath(r.src.acct.ID, r.ticket)))
+	return Render(c, http.StatusOK, views.NoteDeletePage(h.Page(c, "notes.delete"), it))
+}
+
+// Delete deletes a note; its text survives in the audit log.
+func (h *Notes) Delete(c *fiber.Ctx) error {
+	r, err := h.ref(c, true)
+	if err != nil {
+		return err
+	}
+	t := h.T(c)
+	ev := Event{Action: "note.delete", Target: r.target(), AccountID: &r.src.acct.ID}
+	if r.src.err == nil && !r.src.caps.Delete {
+		ev.Outcome, ev.Message = models.OutcomeDenied, "provider cannot delete notes"
+		_ = h.Record(c, ev)
+		return fiber.NewError(http.StatusBadRequest, t.T("notes.cannot_delete"))
+	}
+	before, err := h.find(c, r)
+	if err != nil {
+		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
+		_ = h.Record(c, ev)
+		return err
+	}
+	ev.Before = noteAudit(before)
+	err = r.src.src.Provider.DeleteNote(c.UserContext(), r.ticket, r.note)
+	h.fetch.Invalidate(r.src.acct.ID)
+	if err != nil {
+		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
+		if pe := providers.AsError(err); pe != nil {
+			ev.VendorReq = pe.RequestID
+		}
+		_ = h.Record(c, ev)
+		return err
+	}
+	if err := h.Record(c, ev); err != nil {
+		return err
+	}
+	if IsHTMX(c) {
+		// An empty 200 removes the note element (outerHTML swap).
+		return c.SendStatus(http.StatusOK)
+	}
+	back := safeBack(c.FormValue("back"), views.TicketPath(r.src.acct.ID, r.ticket))
+	return c.Redirect(back, http.StatusSeeOther)
+}
+
+// NoteHistory lists a note's changes from the audit log.
+func (h *Notes) NoteHistory(c *fiber.Ctx) error {
+	r, err := h.ref(c, true)
+	if err != nil {
+		return err
+	}
+	evs, _, err := h.history.ListAudit(c.UserContext(), models.AuditFilter{Target: r.target(), Limit: 500})
+	if err != nil {
+		return err
+	}
+	d := views.HistoryData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Ticket: r.ticket, Note: r.note, Events: evs}
+	return Render(c, http.StatusOK, views.NoteHistoryPage(h.Page(c, "notes.history"), d))
+}
+
+// Conversation shows one ticket as a timeline.
+func (h *Notes) Conversation(c *fiber.Ctx) error {
+	d, err := h.conversation(c)
+	if err != nil {
+		return err
+	}
+	p := h.Page(c, "conversation.title")
+	if c.Query("added") != "" {
+		p.Flash = &views.Flash{Kind: "ok", Text: p.T.T("flash.note_added")}
+	}
+	if strings.HasSuffix(c.Path(), "/print") {
+		for i := range d.Notes {
+			d.Notes[i].CanEdit, d.Notes[i].CanDelete = false, false
+		}
+		return Render(c, http.StatusOK, views.ConversationPrint(p, d))
+	}
+	return Render(c, http.StatusOK, views.ConversationPage(p, d))
+}
+
+func (h *Notes) conversation(c *fiber.Ctx) (views.ConversationData, error) {
+	r, err := h.ref(c, false)
+	if err != nil {
+		return views.ConversationData{}, err
+	}
+	d := views.ConversationData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Kind: providers.Kind(r.src.acct.Kind),
+		Ticket: r.ticket, Caps: r.src.caps, FormToken: models.RandomToken(16)}
+	admin := Viewer(c).IsAdmin()
+	d.CanAdd = admin && r.src.caps.Add != providers.AddNone
+	if r.src.err != nil {
+		d.Failure = ptr(ProviderFailure(h.T(c), r.src.err))
+		return d, nil
+	}
+	notes, o := h.fetch.Ticket(c.UserContext(), r.src.src, r.ticket, c.Query("refresh") != "")
+	if o.Err != nil {
+		d.Failure = ptr(ProviderFailure(h.T(c), o.Err))
+	}
+	back := c.OriginalURL()
+	for _, n := range notes {
+		d.Notes = append(d.Notes, h.item(n, r.src.acct.Name, r.src.caps, admin, views.ModeTimeline, back))
+	}
+	return d, nil
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,245 @@
+package views
+
+import (
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/providers"
+)
+
+// Note display modes.
+const (
+	ModeList     = "list"
+	ModeTimeline = "timeline"
+)
+
+// NotesQuery is the notes filter as typed.
+type NotesQuery struct {
+	Accounts []string
+	Ticket   string
+	From, To string
+	Role     string
+	Text     string
+	Page     int
+	Refresh  bool
+}
+
+// Values returns the filter as query values, without page and refresh.
+func (q NotesQuery) Values() url.Values {
+	v := url.Values{}
+	for _, a := range q.Accounts {
+		v.Add("account", a)
+	}
+	for k, s := range map[string]string{"ticket": q.Ticket, "from": q.From, "to": q.To, "role": q.Role, "q": q.Text} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
+}
+
+// URL returns base with the filter and page.
+func (q NotesQuery) URL(base string, page int) string {
+	v := q.Values()
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return base
+	}
+	return base + "?" + v.Encode()
+}
+
+// RefreshURL is the current view fetched again from the vendors.
+func (q NotesQuery) RefreshURL() string {
+	v := q.Values()
+	v.Set("refresh", "1")
+	if q.Page > 1 {
+		v.Set("page", strconv.Itoa(q.Page))
+	}
+	return "/notes?" + v.Encode()
+}
+
+// AccountChoice is an account offered in a filter or the add form.
+type AccountChoice struct {
+	ID       string
+	Name     string
+	Kind     providers.Kind
+	Selected bool
+	Caps     providers.Capabilities
+}
+
+// AccountStatus is one account's outcome beside the results.
+type AccountStatus struct {
+	ID        uint
+	Name      string
+	Kind      providers.Kind
+	Caps      providers.Capabilities
+	OK        bool
+	Count     int
+	Truncated bool
+	Cached    bool
+	FetchedAt time.Time
+	Failure   ProviderFailure
+}
+
+// NoteItem is one note as shown, with the controls the viewer may use.
+type NoteItem struct {
+	Note        providers.Note
+	AccountName string
+	CanEdit     bool
+	CanDelete   bool
+	Mode        string
+	Back        string // where a plain (no-JavaScript) action returns to
+}
+
+// DOMID is a stable element id for the note.
+func (n NoteItem) DOMID() string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%s", n.Note.TicketID, n.Note.ID)
+	return "note-" + strconv.FormatUint(uint64(n.Note.AccountID), 10) + "-" + strconv.FormatUint(h.Sum64(), 36)
+}
+
+// Path is the note's URL plus suffix.
+func (n NoteItem) Path(suffix string) string {
+	return "/notes/" + strconv.FormatUint(uint64(n.Note.AccountID), 10) + "/" + url.PathEscape(n.Note.TicketID) + "/" +
+		url.PathEscape(n.Note.ID) + suffix
+}
+
+// Query is the mode and return address for links that act on the note.
+func (n NoteItem) Query() string {
+	v := url.Values{"mode": {n.Mode}}
+	if n.Back != "" {
+		v.Set("back", n.Back)
+	}
+	return "?" + v.Encode()
+}
+
+// Unread reports whether the vendor marks the note unread.
+func (n NoteItem) Unread() bool { return n.Note.Read != nil && !*n.Note.Read }
+
+// TicketPath is the conversation view of a ticket.
+func TicketPath(account uint, ticket string) string {
+	return "/tickets/" + strconv.FormatUint(uint64(account), 10) + "/" + url.PathEscape(ticket)
+}
+
+// NotesData is everything the notes page shows.
+type NotesData struct {
+	Query       NotesQuery
+	Errors      FieldErrors
+	Accounts    []AccountChoice
+	AddAccounts []AccountChoice
+	Statuses    []AccountStatus
+	Notes       []NoteItem
+	Total       int
+	PageSize    int
+	Truncated   bool
+	Quick       []QuickPick
+	Add         AddForm
+	FormToken   string
+}
+
+// HasNext reports whether another page follows.
+func (d NotesData) HasNext() bool { return d.Query.Page*d.PageSize < d.Total }
+
+// Pages is the number of pages.
+func (d NotesData) Pages() int { return max(1, (d.Total+d.PageSize-1)/d.PageSize) }
+
+// AddForm is the add-note form's state.
+type AddForm struct {
+	Account string
+	Ticket  string
+	Body    string
+	Back    string
+	Errors  FieldErrors
+}
+
+// EditForm is an inline edit form's state.
+type EditForm struct {
+	Item    NoteItem
+	Body    string
+	Errors  FieldErrors
+	Failure *ProviderFailure
+}
+
+// HistoryData is a note's change history.
+type HistoryData struct {
+	AccountID   uint
+	AccountName string
+	Ticket      string
+	Note        string
+	Events      []models.AuditEvent
+}
+
+// ConversationData is one ticket's timeline.
+type ConversationData struct {
+	AccountID   uint
+	AccountName string
+	Kind        providers.Kind
+	Ticket      string
+	Caps        providers.Capabilities
+	CanAdd      bool
+	Notes       []NoteItem
+	Failure     *ProviderFailure
+	FormToken   string
+}
+
+// Path is the conversation's URL plus suffix.
+func (d ConversationData) Path(suffix string) string {
+	return TicketPath(d.AccountID, d.Ticket) + suffix
+}
+
+// FailureLine is a provider failure as one line of text.
+func FailureLine(t interface{ T(string, ...any) string }, f ProviderFailure) string {
+	s := f.Message
+	if f.Code != "" {
+		s += " · " + t.T("field.code") + " " + f.Code
+	}
+	if f.RequestID != "" {
+		s += " · " + t.T("field.request_id") + " " + f.RequestID
+	}
+	return s
+}
+
+// Segment is a run of note text: plain, or a link.
+type Segment struct {
+	Text string
+	URL  string
+}
+
+var linkRE = regexp.MustCompile(`https?://[^\s<>"'()\[\]{}（）「」]+[^\s<>"'()\[\]{}（）「」.,;:!?。，；：！？]`)
+
+// Linkify splits text into plain runs and http(s) links. Only http and
+// https become links; everything is escaped by the template.
+func Linkify(s string) []Segment {
+	var out []Segment
+	last := 0
+	for _, m := range linkRE.FindAllStringIndex(s, -1) {
+		if m[0] > last {
+			out = append(out, Segment{Text: s[last:m[0]]})
+		}
+		out = append(out, Segment{Text: s[m[0]:m[1]], URL: s[m[0]:m[1]]})
+		last = m[1]
+	}
+	if last < len(s) {
+		out = append(out, Segment{Text: s[last:]})
+	}
+	return out
+}
+
+// safeURL returns u when it is an http(s) URL, else "".
+func safeURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") {
+		return ""
+	}
+	return u
+}
+
+// addMeaning is the message id telling what adding does at a provider.
+func addMeaning(k providers.AddKind) string { return "notes.add_means." + string(k) }
