@@ -455,3 +455,27 @@ func TestConversationExports(t *testing.T) {
 		t.Errorf("print view: %d", resp.StatusCode)
 	}
 }
+
+func TestTestConnectionShowsTheVendorsAnswerAndIsAudited(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	c.get("/accounts")
+	for _, id := range []string{"1", "2", "3"} {
+		resp, body := c.post("/accounts/"+id+"/test", nil, "HX-Request", "true")
+		r := doc(t, body).Find(`[data-testid=test-result]`)
+		if resp.StatusCode != http.StatusOK || r.AttrOr("data-ok", "") != "true" || !strings.Contains(r.Text(), "request id") {
+			t.Errorf("account %s: %d %q", id, resp.StatusCode, strings.Join(strings.Fields(r.Text()), " "))
+		}
+	}
+	ds.demo.Sandbox.Feishu.Faults.Arm(simfault.ExpiredToken, -1)
+	_, body := c.post("/accounts/3/test", nil) // without htmx: the whole page
+	r := doc(t, body).Find(`[data-testid=test-result]`)
+	if r.AttrOr("data-ok", "") != "false" || !strings.Contains(r.Text(), "99991663") {
+		t.Errorf("failing test: %q", strings.Join(strings.Fields(r.Text()), " "))
+	}
+	rows := ds.auditRows("account.test")
+	if len(rows) != 4 || rows[0].Outcome != models.OutcomeError || rows[1].Outcome != models.OutcomeOK || rows[0].VendorRequestID == "" {
+		t.Errorf("connection tests audited: %d rows", len(rows))
+	}
+}
