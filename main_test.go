@@ -145,7 +145,7 @@ func TestDemoPrintsSignIns(t *testing.T) {
 		t.Fatalf("demo accounts: %d, %v", len(as), err)
 	}
 	for _, a := range as {
-		if !strings.Contains(a.Name, "demo sandbox") {
+		if !strings.HasSuffix(a.Name, "(demo)") {
 			t.Errorf("demo account %q is not labelled", a.Name)
 		}
 	}

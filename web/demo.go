@@ -23,7 +23,7 @@ const (
 	demoAdmin    = "admin@demo.ticketnotes.test"
 	demoManager  = "manager@demo.ticketnotes.test"
 	demoPassword = "demo-password-1"
-	demoSuffix   = " (demo sandbox)"
+	demoSuffix   = " (demo)"
 )
 
 // StartDemo starts the vendor simulators on loopback until ctx ends, points
