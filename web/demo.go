@@ -48,13 +48,21 @@ func (s *Server) StartDemo(ctx context.Context) (*Demo, error) {
 		in := models.AccountInput{Name: pa.Name + demoSuffix, Kind: string(pa.Kind), Endpoint: pa.Endpoint,
 			Settings: pa.Settings, Secrets: pa.Secrets, RateLimit: 200}
 		// The simulators get new ports each run: refresh the endpoint.
-		if a, ok := byName[in.Name]; ok {
-			_, err = s.db.UpdateAccount(ctx, a.ID, in)
+		action := "account.create"
+		var a *models.Account
+		if old, ok := byName[in.Name]; ok {
+			action = "account.update"
+			a, err = s.db.UpdateAccount(ctx, old.ID, in)
 		} else {
-			_, err = s.db.CreateAccount(ctx, in)
+			a, err = s.db.CreateAccount(ctx, in)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("demo account %s: %w", in.Name, err)
+		}
+		ev := &models.AuditEvent{Action: action, ActorEmail: "system:demo", Target: fmt.Sprintf("account:%d", a.ID),
+			AccountID: &a.ID, After: fmt.Sprintf(`{"name":%q,"endpoint":%q}`, a.Name, a.Endpoint), Outcome: models.OutcomeOK}
+		if err := s.db.AppendAudit(ctx, ev); err != nil {
+			return nil, err
 		}
 	}
 	for _, u := range []models.NewUser{
