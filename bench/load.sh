@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Load test of a demo server on loopback with hey.
+#
+#   bash bench/load.sh                 # 2000 requests, 16 workers per endpoint
+#   N=500 C=8 PORT=18099 bash bench/load.sh
+#
+# Builds the binary, starts `ticketnotes --demo` on 127.0.0.1 with a
+# throw-away data dir, signs in as the demo admin with curl, runs hey
+# against a few pages and prints a summary table, then stops the server.
+# Everything stays on 127.0.0.1; the run is bounded by N per endpoint.
+# hey runs on the same machine as the server and competes with it for CPU.
+set -euo pipefail
+
+N=${N:-2000}            # requests per endpoint
+C=${C:-16}              # concurrent workers
+COLD_N=${COLD_N:-100}   # requests for the cold (refresh=1) run; hey prints p99 from 100 on
+COLD_C=${COLD_C:-4}
+PORT=${PORT:-18734}
+HOST=127.0.0.1
+BASE="http://$HOST:$PORT"
+
+cd "$(dirname "$0")/.."
+
+if ! command -v hey >/dev/null; then
+	echo "hey not found; installing it with apt-get" >&2
+	if [ "$(id -u)" -eq 0 ]; then apt-get install -y hey; else sudo apt-get install -y hey; fi
+fi
+for tool in curl go; do
+	command -v "$tool" >/dev/null || { echo "load.sh: $tool is required" >&2; exit 1; }
+done
+if (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; then
+	echo "load.sh: something already listens on $HOST:$PORT; set PORT" >&2
+	exit 1
+fi
+
+WORK=$(mktemp -d)
+SERVER_PID=""
+cleanup() {
+	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "building ..."
+go build -o "$WORK/ticketnotes" .
+
+# A cache TTL longer than the run keeps the "warm" pages warm throughout.
+"$WORK/ticketnotes" --demo --addr "$HOST:$PORT" --data-dir "$WORK/data" --cache-ttl 10m \
+	>"$WORK/server.out" 2>"$WORK/server.log" &
+SERVER_PID=$!
+
+for _ in $(seq 1 100); do
+	curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
+	kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; echo "load.sh: server exited" >&2; exit 1; }
+	sleep 0.2
+done
+curl -fsS "$BASE/healthz" >/dev/null || { echo "load.sh: server did not answer /healthz" >&2; exit 1; }
+
+# "  admin:   EMAIL / PASSWORD", printed by --demo at start.
+read -r EMAIL PASSWORD < <(awk '$1 == "admin:" { print $2, $4; exit }' "$WORK/server.out")
+[ -n "${EMAIL:-}" ] && [ -n "${PASSWORD:-}" ] || { echo "load.sh: no demo sign-in printed" >&2; exit 1; }
+
+# Sign in like a browser: the form's CSRF token and cookies, then the form.
+JAR="$WORK/cookies"
+CSRF=$(curl -fsS -c "$JAR" "$BASE/login" | sed -n 's/.*name="_csrf" value="\([^"]*\)".*/\1/p' | head -n1)
+[ -n "$CSRF" ] || { echo "load.sh: no CSRF token on /login" >&2; exit 1; }
+STATUS=$(curl -sS -o /dev/null -w '%{http_code}' -b "$JAR" -c "$JAR" \
+	--data-urlencode "email=$EMAIL" --data-urlencode "password=$PASSWORD" --data-urlencode "_csrf=$CSRF" \
+	"$BASE/login")
+[ "$STATUS" = 303 ] || { echo "load.sh: sign-in answered $STATUS, want 303" >&2; exit 1; }
+# The Netscape jar marks HttpOnly cookies with a "#HttpOnly_" prefix.
+COOKIE=$(awk -F'\t' 'NF == 7 && ($1 !~ /^#/ || $1 ~ /^#HttpOnly_/) { printf "%s%s=%s", sep, $6, $7; sep = "; " }' "$JAR")
+
+# Warm the cache and find a conversation (a Sendbird ticket, account 2).
+NOTES=$(curl -fsS -H "Cookie: $COOKIE" "$BASE/notes")
+grep -q 'data-testid="note"' <<<"$NOTES" || { echo "load.sh: /notes shows no notes (not signed in?)" >&2; exit 1; }
+TICKET=$(grep -o 'href="/tickets/2/[^"?]*"' <<<"$NOTES" | head -n1 | sed 's/^href="//; s/"$//')
+[ -n "$TICKET" ] || { echo "load.sh: no Sendbird ticket link on /notes" >&2; exit 1; }
+curl -fsS -o /dev/null -H "Cookie: $COOKIE" "$BASE$TICKET"
+
+HX=(-H "HX-Request: true" -H "HX-Target: notes-results")
+AUTH=(-H "Cookie: $COOKIE")
+ROWS=()
+
+# run NAME N C URL [hey options...]: one hey run, summarised into ROWS.
+run() {
+	local name=$1 n=$2 c=$3 url=$4
+	shift 4
+	echo "hey: $name ($n requests, $c workers) ..."
+	local out
+	out=$(hey -n "$n" -c "$c" -disable-redirects "$@" "$url")
+	local rps p50 p95 p99 codes
+	rps=$(awk '/Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+	# hey prints latencies in seconds; the table shows milliseconds.
+	pct() { awk -v p="$1%" '$1 == p && $2 == "in" { printf "%.1f", $3 * 1000 }' <<<"$out"; }
+	p50=$(pct 50)
+	p95=$(pct 95)
+	p99=$(pct 99)
+	codes=$(awk '/Status code distribution:/ { on = 1; next } on && /\[[0-9]+\]/ { gsub(/[\[\]]/, "", $1); printf "%s%s×%s", sep, $1, $2; sep = " " } on && /^$/ && sep { exit }' <<<"$out")
+	ROWS+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s |' "$name" "$n" "$c" "$rps" "$p50" "$p95" "$p99" "${codes:-none}")")
+	if grep -q 'Error distribution' <<<"$out"; then
+		echo "$out" | sed -n '/Error distribution/,$p' >&2
+	fi
+}
+
+run "/healthz" "$N" "$C" "$BASE/healthz"
+run "/login (anonymous)" "$N" "$C" "$BASE/login"
+run "/notes (warm cache)" "$N" "$C" "$BASE/notes" "${AUTH[@]}"
+run "/notes htmx partial (warm)" "$N" "$C" "$BASE/notes" "${AUTH[@]}" "${HX[@]}"
+run "conversation (warm)" "$N" "$C" "$BASE$TICKET" "${AUTH[@]}"
+run "/notes?refresh=1 (cold)" "$COLD_N" "$COLD_C" "$BASE/notes?refresh=1" "${AUTH[@]}"
+
+echo
+echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(go version | awk '{ print $3 }'), hey $(dpkg-query -W -f '${Version}' hey 2>/dev/null || echo '?')"
+echo "conversation: $TICKET"
+echo
+echo "| endpoint | requests | workers | req/s | p50 ms | p95 ms | p99 ms | status codes |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+printf '%s\n' "${ROWS[@]}"

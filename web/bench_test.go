@@ -1,0 +1,286 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/ticketnotes/ticketnotes/models"
+)
+
+// These benchmarks drive the real app (middleware, session, CSRF, handlers,
+// templ rendering) through app.Test against the demo sandbox: three vendor
+// simulators on loopback, as `ticketnotes --demo` runs them. The figures
+// and how to read them are in BENCHMARKS.md.
+//
+// The shared test helpers (newDemoServer, client) take *testing.T, so the
+// set-up below mirrors them for testing.TB.
+
+// benchServer is a demo server and the cookies of a signed-in demo user.
+type benchServer struct {
+	srv    *Server
+	demo   *Demo
+	cookie string // Cookie header of the signed-in user
+}
+
+func newBenchServer(b *testing.B, email string) *benchServer {
+	b.Helper()
+	dir := b.TempDir()
+	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	// A long cache TTL keeps the "cached" benchmarks warm however long a
+	// run takes; the cold benchmark asks for refresh=1 explicitly.
+	cfg := Config{DataDir: dir, LoginPerMinute: 1000, AllowPrivateEndpoints: true, Demo: true, CacheTTL: time.Hour}
+	srv, err := New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	demo, err := srv.StartDemo(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bs := &benchServer{srv: srv, demo: demo}
+	if email != "" {
+		bs.signIn(b, email)
+	}
+	return bs
+}
+
+// signIn signs in through the form, like a browser, and keeps the cookies.
+func (bs *benchServer) signIn(b *testing.B, email string) {
+	b.Helper()
+	jar := map[string]string{}
+	keep := func(resp *http.Response) {
+		for _, ck := range resp.Cookies() {
+			jar[ck.Name] = ck.Value
+		}
+	}
+	header := func() string {
+		var parts []string
+		for k, v := range jar {
+			parts = append(parts, k+"="+v)
+		}
+		return strings.Join(parts, "; ")
+	}
+	resp, body := bs.do(b, httptest.NewRequest(http.MethodGet, "/login", nil))
+	keep(resp)
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		b.Fatal("no CSRF token on the sign-in page")
+	}
+	form := url.Values{"email": {email}, "password": {bs.demo.Password}, "_csrf": {m[1]}}
+	req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", header())
+	resp, _ = bs.do(b, req)
+	if resp.StatusCode != http.StatusSeeOther {
+		b.Fatalf("sign in %s: %d", email, resp.StatusCode)
+	}
+	keep(resp)
+	bs.cookie = header()
+}
+
+// do sends req through the app and returns the response with its body read.
+func (bs *benchServer) do(b *testing.B, req *http.Request) (*http.Response, string) {
+	resp, err := bs.srv.App().Test(req, -1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+// get sends a GET with the signed-in user's cookies (if any) and hdr
+// (name, value pairs), failing the benchmark on any status but want.
+func (bs *benchServer) get(b *testing.B, path string, want int, hdr ...string) string {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if bs.cookie != "" {
+		req.Header.Set("Cookie", bs.cookie)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, body := bs.do(b, req)
+	if resp.StatusCode != want {
+		b.Fatalf("GET %s: status %d, want %d", path, resp.StatusCode, want)
+	}
+	return body
+}
+
+// checkNotesPage fails unless body lists notes from all three accounts with
+// every account fetched successfully, so a benchmark cannot quietly measure
+// an error page.
+func checkNotesPage(b *testing.B, body string, wantNotes int) {
+	b.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if ok := d.Find(`[data-testid=account-status][data-ok=true]`).Length(); ok != 3 {
+		b.Fatalf("accounts ok = %d, want 3", ok)
+	}
+	if n := d.Find(`[data-testid=note]`).Length(); n != wantNotes {
+		b.Fatalf("notes on the page = %d, want %d", n, wantNotes)
+	}
+}
+
+// vendorRequests is how many requests the three simulators have answered.
+func (bs *benchServer) vendorRequests() int {
+	sb := bs.demo.Sandbox
+	return sb.Alibaba.Calls("ListTickets") + sb.Alibaba.Calls("ListTicketNotes") +
+		len(sb.Sendbird.Log()) + len(sb.Feishu.Requests())
+}
+
+// BenchmarkNotesPageCached is the notes workspace as an admin with a warm
+// cache: session and user lookup, CSRF, merging the three accounts' cached
+// notes (copies), the page cut and rendering a full 50-note page.
+func BenchmarkNotesPageCached(b *testing.B) {
+	bs := newBenchServer(b, demoAdmin)
+	checkNotesPage(b, bs.get(b, "/notes", http.StatusOK), notesPageSizeForTest) // fills the cache
+	before := bs.vendorRequests()
+	b.ReportAllocs()
+	for b.Loop() {
+		bs.get(b, "/notes", http.StatusOK)
+	}
+	if n := bs.vendorRequests() - before; n != 0 {
+		b.Fatalf("warm cache still asked the vendors %d times", n)
+	}
+}
+
+// BenchmarkNotesPartialCached is the same query as an htmx request aimed at
+// #notes-results: only the results partial is rendered, no layout.
+func BenchmarkNotesPartialCached(b *testing.B) {
+	bs := newBenchServer(b, demoAdmin)
+	hx := []string{"HX-Request", "true", "HX-Target", "notes-results"}
+	checkNotesPage(b, bs.get(b, "/notes", http.StatusOK, hx...), notesPageSizeForTest)
+	if body := bs.get(b, "/notes", http.StatusOK, hx...); strings.Contains(body, "<html") {
+		b.Fatal("the htmx request got the whole page")
+	}
+	before := bs.vendorRequests()
+	b.ReportAllocs()
+	for b.Loop() {
+		bs.get(b, "/notes", http.StatusOK, hx...)
+	}
+	if n := bs.vendorRequests() - before; n != 0 {
+		b.Fatalf("warm cache still asked the vendors %d times", n)
+	}
+}
+
+// BenchmarkNotesPageCold asks for refresh=1, so every iteration fetches the
+// 30-day window from the three simulators over loopback HTTP, then merges
+// and renders. vendor-req/op is how many simulator requests one page took.
+// rate=200 is the demo accounts' limit (requests/second per account, as
+// `ticketnotes --demo` sets it); rate=1000 is the most an account accepts,
+// which shows how much of the time is spent waiting on the limiter.
+func BenchmarkNotesPageCold(b *testing.B) {
+	for _, rate := range []float64{200, 1000} {
+		b.Run("rate="+strconv.FormatFloat(rate, 'f', -1, 64), func(b *testing.B) {
+			bs := newBenchServer(b, demoAdmin)
+			bs.setRateLimit(b, rate)
+			checkNotesPage(b, bs.get(b, "/notes?refresh=1", http.StatusOK), notesPageSizeForTest)
+			before, n := bs.vendorRequests(), 0
+			b.ReportAllocs()
+			for b.Loop() {
+				n++
+				if body := bs.get(b, "/notes?refresh=1", http.StatusOK); strings.Contains(body, `data-ok="false"`) {
+					b.Fatal("an account failed to fetch")
+				}
+			}
+			b.ReportMetric(float64(bs.vendorRequests()-before)/float64(n), "vendor-req/op")
+		})
+	}
+}
+
+// setRateLimit sets every demo account's rate limit (requests per second).
+func (bs *benchServer) setRateLimit(b *testing.B, rate float64) {
+	b.Helper()
+	accts, err := bs.srv.db.ListAccounts(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	byName := map[string]uint{}
+	for _, a := range accts {
+		byName[a.Name] = a.ID
+	}
+	for _, pa := range bs.demo.Sandbox.Accounts {
+		id, ok := byName[pa.Name+demoSuffix]
+		if !ok {
+			b.Fatalf("no demo account %q", pa.Name+demoSuffix)
+		}
+		in := models.AccountInput{Name: pa.Name + demoSuffix, Kind: string(pa.Kind), Endpoint: pa.Endpoint,
+			Settings: pa.Settings, Secrets: pa.Secrets, RateLimit: rate}
+		if _, err := bs.srv.db.UpdateAccount(context.Background(), id, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkConversation is one Sendbird ticket's timeline, cached.
+func BenchmarkConversation(b *testing.B) {
+	bs := newBenchServer(b, demoAdmin)
+	path := "/tickets/2/" + strconv.FormatInt(bs.demo.Sandbox.Sendbird.Tickets()[0].ID, 10)
+	if body := bs.get(b, path, http.StatusOK); !strings.Contains(body, `data-testid="note"`) {
+		b.Fatal("the conversation shows no notes")
+	}
+	before := bs.vendorRequests()
+	b.ReportAllocs()
+	for b.Loop() {
+		bs.get(b, path, http.StatusOK)
+	}
+	if n := bs.vendorRequests() - before; n != 0 {
+		b.Fatalf("warm cache still asked the vendors %d times", n)
+	}
+}
+
+// BenchmarkLoginPage is the sign-in page for a new visitor: the cheapest
+// full page, with a new session and CSRF token every time.
+func BenchmarkLoginPage(b *testing.B) {
+	bs := newBenchServer(b, "")
+	if body := bs.get(b, "/login", http.StatusOK); !csrfRE.MatchString(body) {
+		b.Fatal("no CSRF token on the sign-in page")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		bs.get(b, "/login", http.StatusOK)
+	}
+}
+
+// BenchmarkAuditPage is the first page of the audit log as an admin.
+func BenchmarkAuditPage(b *testing.B) {
+	bs := newBenchServer(b, demoAdmin)
+	if body := bs.get(b, "/audit", http.StatusOK); !strings.Contains(body, "user.login") {
+		b.Fatal("the audit page does not show the sign-in")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		bs.get(b, "/audit", http.StatusOK)
+	}
+}
+
+// BenchmarkHealthz is the floor: app.Test's in-memory connection, the
+// middleware chain without a session, and one database ping.
+func BenchmarkHealthz(b *testing.B) {
+	bs := newBenchServer(b, "")
+	b.ReportAllocs()
+	for b.Loop() {
+		bs.get(b, "/healthz", http.StatusOK)
+	}
+}
