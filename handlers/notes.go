@@ -380,19 +380,14 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 		return h.addFormError(c, in, http.StatusConflict, &views.Flash{Kind: "warn", Text: t.T("notes.already_submitted")})
 	}
 	if s.err != nil {
-		ev.Outcome, ev.Message = models.OutcomeError, s.err.Error()
-		_ = h.Record(c, ev)
+		h.fail(c, ev, models.OutcomeError, s.err)
 		f := ProviderFailure(t, s.err)
 		return h.addFormError(c, in, http.StatusBadGateway, &views.Flash{Kind: "bad", Text: f.Message})
 	}
 	n, err := s.src.Provider.AddNote(c.UserContext(), in.Ticket, strings.TrimSpace(in.Body))
 	h.fetch.Invalidate(a.ID)
 	if err != nil {
-		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
-		if pe := providers.AsError(err); pe != nil {
-			ev.VendorReq = pe.RequestID
-		}
-		_ = h.Record(c, ev)
+		h.fail(c, ev, models.OutcomeError, err)
 		f := ProviderFailure(t, err)
 		return h.addFormError(c, in, http.StatusBadGateway, &views.Flash{Kind: "bad", Text: views.FailureLine(t, f)})
 	}
@@ -425,6 +420,32 @@ func (h *Notes) addFormError(c *fiber.Ctx, in views.AddForm, status int, flash *
 // noteAudit is the audited view of a note: enough to restore its text.
 func noteAudit(n providers.Note) map[string]any {
 	return map[string]any{"id": n.ID, "ticket": n.TicketID, "author": n.AuthorName, "created_at": n.CreatedAt, "text": n.Body}
+}
+
+// fail records a failed change attempt with the vendor's request id.
+func (h *Notes) fail(c *fiber.Ctx, ev Event, outcome string, err error) {
+	ev.Outcome, ev.Message = outcome, err.Error()
+	if pe := providers.AsError(err); pe != nil {
+		ev.VendorReq = pe.RequestID
+	}
+	_ = h.Record(c, ev)
+}
+
+// before loads the note a change names and puts it in ev.Before. A change
+// the provider cannot make is refused (400, message id msgID) and audited
+// as denied.
+func (h *Notes) before(c *fiber.Ctx, r noteRef, ev *Event, allowed bool, msgID string) (providers.Note, error) {
+	if r.src.err == nil && !allowed {
+		h.fail(c, *ev, models.OutcomeDenied, errors.New("the provider does not support this"))
+		return providers.Note{}, fiber.NewError(http.StatusBadRequest, h.T(c).T(msgID))
+	}
+	n, err := h.find(c, r)
+	if err != nil {
+		h.fail(c, *ev, models.OutcomeError, err)
+		return n, err
+	}
+	ev.Before = noteAudit(n)
+	return n, nil
 }
 
 // find returns the note a request names, or ErrNotFound.
@@ -499,32 +520,19 @@ func (h *Notes) Update(c *fiber.Ctx) error {
 	t := h.T(c)
 	body := c.FormValue("body")
 	ev := Event{Action: "note.update", Target: r.target(), AccountID: &r.src.acct.ID, After: map[string]string{"text": body}}
-	if r.src.err == nil && !r.src.caps.Edit {
-		ev.Outcome, ev.Message = models.OutcomeDenied, "provider cannot edit notes"
-		_ = h.Record(c, ev)
-		return fiber.NewError(http.StatusBadRequest, t.T("notes.cannot_edit"))
-	}
-	before, err := h.find(c, r)
+	before, err := h.before(c, r, &ev, r.src.caps.Edit, "notes.cannot_edit")
 	if err != nil {
-		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
-		_ = h.Record(c, ev)
 		return err
 	}
-	ev.Before = noteAudit(before)
 	it := h.item(before, r.src.acct.Name, r.src.caps, true, h.mode(c), safeBack(c.FormValue("back"), views.TicketPath(r.src.acct.ID, r.ticket)))
 	if m := checkBody(body); m != "" {
-		ev.Outcome, ev.Message = models.OutcomeError, "invalid input"
-		_ = h.Record(c, ev)
+		h.fail(c, ev, models.OutcomeError, errors.New("invalid input"))
 		return h.editError(c, views.EditForm{Item: it, Body: body, Errors: views.FieldErrors{"body": t.T(m)}}, http.StatusUnprocessableEntity)
 	}
 	n, err := r.src.src.Provider.UpdateNote(c.UserContext(), r.ticket, r.note, strings.TrimSpace(body))
 	h.fetch.Invalidate(r.src.acct.ID)
 	if err != nil {
-		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
-		if pe := providers.AsError(err); pe != nil {
-			ev.VendorReq = pe.RequestID
-		}
-		_ = h.Record(c, ev)
+		h.fail(c, ev, models.OutcomeError, err)
 		f := ProviderFailure(t, err)
 		return h.editError(c, views.EditForm{Item: it, Body: body, Failure: &f}, http.StatusBadGateway)
 	}
@@ -570,28 +578,14 @@ func (h *Notes) Delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	t := h.T(c)
 	ev := Event{Action: "note.delete", Target: r.target(), AccountID: &r.src.acct.ID}
-	if r.src.err == nil && !r.src.caps.Delete {
-		ev.Outcome, ev.Message = models.OutcomeDenied, "provider cannot delete notes"
-		_ = h.Record(c, ev)
-		return fiber.NewError(http.StatusBadRequest, t.T("notes.cannot_delete"))
-	}
-	before, err := h.find(c, r)
-	if err != nil {
-		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
-		_ = h.Record(c, ev)
+	if _, err := h.before(c, r, &ev, r.src.caps.Delete, "notes.cannot_delete"); err != nil {
 		return err
 	}
-	ev.Before = noteAudit(before)
 	err = r.src.src.Provider.DeleteNote(c.UserContext(), r.ticket, r.note)
 	h.fetch.Invalidate(r.src.acct.ID)
 	if err != nil {
-		ev.Outcome, ev.Message = models.OutcomeError, err.Error()
-		if pe := providers.AsError(err); pe != nil {
-			ev.VendorReq = pe.RequestID
-		}
-		_ = h.Record(c, ev)
+		h.fail(c, ev, models.OutcomeError, err)
 		return err
 	}
 	if err := h.Record(c, ev); err != nil {

@@ -3,10 +3,8 @@ package web
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,9 +19,6 @@ import (
 // templ rendering) through app.Test against the demo sandbox: three vendor
 // simulators on loopback, as `ticketnotes --demo` runs them. The figures
 // and how to read them are in BENCHMARKS.md.
-//
-// The shared test helpers (newDemoServer, client) take *testing.T, so the
-// set-up below mirrors them for testing.TB.
 
 // benchServer is a demo server and the cookies of a signed-in demo user.
 type benchServer struct {
@@ -34,64 +29,18 @@ type benchServer struct {
 
 func newBenchServer(b *testing.B, email string) *benchServer {
 	b.Helper()
-	dir := b.TempDir()
-	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
 	// A long cache TTL keeps the "cached" benchmarks warm however long a
 	// run takes; the cold benchmark asks for refresh=1 explicitly.
-	cfg := Config{DataDir: dir, LoginPerMinute: 1000, AllowPrivateEndpoints: true, Demo: true, CacheTTL: time.Hour}
-	srv, err := New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	demo, err := srv.StartDemo(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bs := &benchServer{srv: srv, demo: demo}
+	ds := newDemoServer(b, func(c *Config) { c.CacheTTL = time.Hour })
+	bs := &benchServer{srv: ds.srv, demo: ds.demo}
 	if email != "" {
-		bs.signIn(b, email)
-	}
-	return bs
-}
-
-// signIn signs in through the form, like a browser, and keeps the cookies.
-func (bs *benchServer) signIn(b *testing.B, email string) {
-	b.Helper()
-	jar := map[string]string{}
-	keep := func(resp *http.Response) {
-		for _, ck := range resp.Cookies() {
-			jar[ck.Name] = ck.Value
-		}
-	}
-	header := func() string {
 		var parts []string
-		for k, v := range jar {
+		for k, v := range ds.signIn(email).cookies {
 			parts = append(parts, k+"="+v)
 		}
-		return strings.Join(parts, "; ")
+		bs.cookie = strings.Join(parts, "; ")
 	}
-	resp, body := bs.do(b, httptest.NewRequest(http.MethodGet, "/login", nil))
-	keep(resp)
-	m := csrfRE.FindStringSubmatch(body)
-	if m == nil {
-		b.Fatal("no CSRF token on the sign-in page")
-	}
-	form := url.Values{"email": {email}, "password": {bs.demo.Password}, "_csrf": {m[1]}}
-	req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Cookie", header())
-	resp, _ = bs.do(b, req)
-	if resp.StatusCode != http.StatusSeeOther {
-		b.Fatalf("sign in %s: %d", email, resp.StatusCode)
-	}
-	keep(resp)
-	bs.cookie = header()
+	return bs
 }
 
 // do sends req through the app and returns the response with its body read.

@@ -18,13 +18,13 @@ func init() { models.SetBcryptCostForTests() }
 
 // testServer is the real app on a real SQLite file in a temp dir.
 type testServer struct {
-	t   *testing.T
+	t   testing.TB
 	srv *Server
 	db  *models.DB
 	dir string
 }
 
-func newTestServer(t *testing.T, mod ...func(*Config)) *testServer {
+func newTestServer(t testing.TB, mod ...func(*Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := models.Open(context.Background(), models.Options{DataDir: dir})

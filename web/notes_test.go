@@ -24,9 +24,9 @@ type demoServer struct {
 	demo *Demo
 }
 
-func newDemoServer(t *testing.T) *demoServer {
+func newDemoServer(t testing.TB, mod ...func(*Config)) *demoServer {
 	t.Helper()
-	ts := newTestServer(t, func(c *Config) { c.AllowPrivateEndpoints = true; c.Demo = true })
+	ts := newTestServer(t, append([]func(*Config){func(c *Config) { c.AllowPrivateEndpoints = true; c.Demo = true }}, mod...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	demo, err := ts.srv.StartDemo(ctx)
