@@ -71,9 +71,9 @@ func (b *Base) Logger(c *fiber.Ctx) *slog.Logger {
 	return b.Log
 }
 
-// SetCSRFKey is the Locals key under which the CSRF middleware leaves the
+// CSRFLocalKey is the Locals key under which the CSRF middleware leaves the
 // token; web passes it to the middleware config.
-const SetCSRFKey = localCSRF
+const CSRFLocalKey = localCSRF
 
 // RequestID returns the request's id.
 func RequestID(c *fiber.Ctx) string {

@@ -3,6 +3,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -115,7 +116,7 @@ func guard(base *handlers.Base, r Route) fiber.Handler {
 		u := handlers.Viewer(c)
 		if u == nil {
 			if c.Method() == http.MethodGet && !handlers.IsHTMX(c) {
-				return c.Redirect("/login?next="+urlQueryEscape(c.OriginalURL()), http.StatusSeeOther)
+				return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), http.StatusSeeOther)
 			}
 			if handlers.IsHTMX(c) {
 				c.Set("HX-Redirect", "/login")

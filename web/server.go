@@ -126,7 +126,7 @@ func (s *Server) mount(cat *i18n.Catalog) {
 	app.Use(csrf.New(csrf.Config{
 		Session:        s.sessions,
 		Extractor:      csrfFromHeaderOrForm,
-		ContextKey:     handlers.SetCSRFKey,
+		ContextKey:     handlers.CSRFLocalKey,
 		CookieName:     "tn_csrf",
 		CookieHTTPOnly: true,
 		CookieSecure:   s.cfg.SecureCookies,
@@ -236,5 +236,3 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 }
 
-// urlQueryEscape escapes a value for a query string.
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
