@@ -235,4 +235,3 @@ func (s *Server) sweep(ctx context.Context) {
 		}
 	}
 }
-
