@@ -72,16 +72,7 @@ func (h *Auth) Login(c *fiber.Ctx) error {
 		f := views.LoginForm{Email: email, Error: h.T(c).T("login.failed"), Next: next}
 		return Render(c, http.StatusUnauthorized, views.Login(h.Page(c, "login.title"), f))
 	}
-	sess, err := h.sessions.Get(c)
-	if err != nil {
-		return err
-	}
-	// A new id at sign-in, so a session id planted before sign-in is useless.
-	if err := sess.Regenerate(); err != nil {
-		return err
-	}
-	sess.Set(SessionUserKey, u.ID)
-	if err := sess.Save(); err != nil {
+	if err := h.startSession(c, u); err != nil {
 		return err
 	}
 	SetViewer(c, u)
@@ -89,6 +80,20 @@ func (h *Auth) Login(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect(safeNext(next), http.StatusSeeOther)
+}
+
+// startSession signs u in under a new session id, so an id planted before
+// sign-in is useless.
+func (h *Auth) startSession(c *fiber.Ctx, u *models.User) error {
+	sess, err := h.sessions.Get(c)
+	if err != nil {
+		return err
+	}
+	if err := sess.Regenerate(); err != nil {
+		return err
+	}
+	sess.Set(SessionUserKey, u.ID)
+	return sess.Save()
 }
 
 // Logout ends the session.
@@ -145,15 +150,7 @@ func (h *Auth) Setup(c *fiber.Ctx) error {
 	if err := h.Record(c, Event{Action: "user.setup", Target: userTarget(u.ID), After: userAudit(u)}); err != nil {
 		return err
 	}
-	sess, err := h.sessions.Get(c)
-	if err != nil {
-		return err
-	}
-	if err := sess.Regenerate(); err != nil {
-		return err
-	}
-	sess.Set(SessionUserKey, u.ID)
-	if err := sess.Save(); err != nil {
+	if err := h.startSession(c, u); err != nil {
 		return err
 	}
 	return c.Redirect("/", http.StatusSeeOther)

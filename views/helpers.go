@@ -32,3 +32,11 @@ func PrettyJSON(s string) string {
 }
 
 func uintStr(n uint) string { return strconv.FormatUint(uint64(n), 10) }
+
+// pageLink is url when the page exists, else "".
+func pageLink(exists bool, url string) string {
+	if exists {
+		return url
+	}
+	return ""
+}
