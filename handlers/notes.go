@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ticketnotes/ticketnotes/models"
@@ -28,6 +29,8 @@ type FormTokens interface {
 // History reads a note's past changes from the audit log.
 type History interface {
 	ListAudit(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, int64, error)
+	// ActorsOf returns who last made action on each target, successfully.
+	ActorsOf(ctx context.Context, action string, targets []string) (map[string]models.Actor, error)
 }
 
 // Notes serves the notes workspace, the conversation view and note edits.
@@ -83,17 +86,26 @@ func (h *Notes) sources(accts []models.Account) []source {
 	return out
 }
 
-// parseQuery reads and validates the notes filters; errs holds bad fields.
-func (h *Notes) parseQuery(c *fiber.Ctx) (views.NotesQuery, providers.Query, views.FieldErrors) {
+// queryValues copies the request's query string, so nothing parsed from it
+// aliases the request's buffers.
+func queryValues(c *fiber.Ctx) url.Values {
+	v := url.Values{}
+	c.Context().QueryArgs().VisitAll(func(k, val []byte) { v.Add(string(k), string(val)) })
+	return v
+}
+
+// parseQuery reads and validates the notes filters in v; errs holds bad
+// fields.
+func (h *Notes) parseQuery(c *fiber.Ctx, v url.Values) (views.NotesQuery, providers.Query, views.FieldErrors) {
 	t := h.T(c)
-	q := views.NotesQuery{Ticket: strings.TrimSpace(c.Query("ticket")), From: c.Query("from"), To: c.Query("to"),
-		Role: c.Query("role"), Text: strings.TrimSpace(c.Query("q")), Refresh: c.Query("refresh") != ""}
-	for _, v := range c.Context().QueryArgs().PeekMulti("account") {
-		if s := string(v); s != "" && !slices.Contains(q.Accounts, s) {
+	q := views.NotesQuery{Ticket: strings.TrimSpace(v.Get("ticket")), From: v.Get("from"), To: v.Get("to"),
+		Role: v.Get("role"), Text: strings.TrimSpace(v.Get("q")), Refresh: v.Get("refresh") != ""}
+	for _, s := range v["account"] {
+		if s != "" && !slices.Contains(q.Accounts, s) {
 			q.Accounts = append(q.Accounts, s)
 		}
 	}
-	q.Page, _ = strconv.Atoi(c.Query("page"))
+	q.Page, _ = strconv.Atoi(v.Get("page"))
 	if q.Page < 1 {
 		q.Page = 1
 	}
@@ -158,7 +170,12 @@ func (h *Notes) List(c *fiber.Ctx) error {
 
 // load runs the query of the request. paged cuts the notes to one page.
 func (h *Notes) load(c *fiber.Ctx, paged bool) (views.NotesData, error) {
-	q, pq, errs := h.parseQuery(c)
+	return h.loadQuery(c, queryValues(c), paged)
+}
+
+// loadQuery runs the notes query v (a list's query string).
+func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesData, error) {
+	q, pq, errs := h.parseQuery(c, v)
 	d := views.NotesData{Query: q, Errors: errs, PageSize: notesPageSize, FormToken: models.RandomToken(16)}
 	all, err := h.clients.Accounts.ListAccounts(c.UserContext())
 	if err != nil {
@@ -225,11 +242,31 @@ func (h *Notes) load(c *fiber.Ctx, paged bool) (views.NotesData, error) {
 		start := min((q.Page-1)*notesPageSize, len(notes))
 		notes = notes[start:min(start+notesPageSize, len(notes))]
 	}
-	back := c.OriginalURL()
+	back := q.URL("/notes", q.Page)
 	for _, n := range notes {
 		d.Notes = append(d.Notes, h.item(n, names[n.AccountID], caps[n.AccountID], admin, views.ModeList, back))
 	}
-	return d, nil
+	return d, h.attribute(c, d.Notes)
+}
+
+// attribute names the user who added each note through this dashboard,
+// from the audit rows of those adds.
+func (h *Notes) attribute(c *fiber.Ctx, items []views.NoteItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	targets := make([]string, len(items))
+	for i, it := range items {
+		targets[i] = noteTarget(it.Note.AccountID, it.Note.TicketID, it.Note.ID)
+	}
+	by, err := h.history.ActorsOf(c.UserContext(), "note.create", targets)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		items[i].AddedBy = by[targets[i]].Name
+	}
+	return nil
 }
 
 // item is the view of one note, with the controls the viewer may use.
@@ -273,8 +310,11 @@ type noteRef struct {
 	note   string
 }
 
-func (r noteRef) target() string {
-	return "note:" + strconv.FormatUint(uint64(r.src.acct.ID), 10) + ":" + r.ticket + ":" + r.note
+func (r noteRef) target() string { return noteTarget(r.src.acct.ID, r.ticket, r.note) }
+
+// noteTarget is a note's audit target.
+func noteTarget(account uint, ticket, note string) string {
+	return "note:" + strconv.FormatUint(uint64(account), 10) + ":" + ticket + ":" + note
 }
 
 // account loads the account in the path and its client. A disabled or
@@ -484,8 +524,11 @@ func (h *Notes) Show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	it := h.item(n, r.src.acct.Name, r.src.caps, Viewer(c).IsAdmin(), h.mode(c), c.Query("back"))
-	return Render(c, http.StatusOK, views.NoteView(h.Page(c, "notes.title"), it))
+	items := []views.NoteItem{h.item(n, r.src.acct.Name, r.src.caps, Viewer(c).IsAdmin(), h.mode(c), c.Query("back"))}
+	if err := h.attribute(c, items); err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.NoteView(h.Page(c, "notes.title"), items[0]))
 }
 
 // EditForm turns a note into its edit form: a partial for htmx, a page
@@ -542,7 +585,11 @@ func (h *Notes) Update(c *fiber.Ctx) error {
 	}
 	if IsHTMX(c) {
 		it.Note = n
-		return Render(c, http.StatusOK, views.NoteView(h.Page(c, "notes.title"), it))
+		items := []views.NoteItem{it}
+		if err := h.attribute(c, items); err != nil {
+			return err
+		}
+		return Render(c, http.StatusOK, views.NoteView(h.Page(c, "notes.title"), items[0]))
 	}
 	return c.Redirect(it.Back, http.StatusSeeOther)
 }
@@ -579,7 +626,8 @@ func (h *Notes) Delete(c *fiber.Ctx) error {
 		return err
 	}
 	ev := Event{Action: "note.delete", Target: r.target(), AccountID: &r.src.acct.ID}
-	if _, err := h.before(c, r, &ev, r.src.caps.Delete, "notes.cannot_delete"); err != nil {
+	n, err := h.before(c, r, &ev, r.src.caps.Delete, "notes.cannot_delete")
+	if err != nil {
 		return err
 	}
 	err = r.src.src.Provider.DeleteNote(c.UserContext(), r.ticket, r.note)
@@ -591,12 +639,39 @@ func (h *Notes) Delete(c *fiber.Ctx) error {
 	if err := h.Record(c, ev); err != nil {
 		return err
 	}
-	if IsHTMX(c) {
-		// An empty 200 removes the note element (outerHTML swap).
-		return c.SendStatus(http.StatusOK)
-	}
 	back := safeBack(c.FormValue("back"), views.TicketPath(r.src.acct.ID, r.ticket))
+	if IsHTMX(c) {
+		return h.deleted(c, r, n, back)
+	}
 	return c.Redirect(back, http.StatusSeeOther)
+}
+
+// deleted answers an htmx delete: the note in place, marked deleted (who,
+// when, its history), and, when it was deleted from a notes list, that
+// list's counts as they are now.
+func (h *Notes) deleted(c *fiber.Ctx, r noteRef, n providers.Note, back string) error {
+	p := h.Page(c, "notes.title")
+	it := h.item(n, r.src.acct.Name, r.src.caps, false, h.mode(c), back)
+	if err := h.attribute(c, []views.NoteItem{it}); err != nil {
+		return err
+	}
+	u := Viewer(c)
+	by := u.Name
+	if by == "" {
+		by = u.Email
+	}
+	it.Deleted = &views.Deletion{By: by, At: h.now().UTC()}
+	parts := []templ.Component{views.NoteView(p, it)}
+	if bu, err := url.Parse(back); err == nil && it.Mode == views.ModeList && bu.Path == "/notes" {
+		d, err := h.loadQuery(c, bu.Query(), true)
+		if err != nil {
+			return err
+		}
+		if len(d.Errors) == 0 {
+			parts = append(parts, views.NotesCountsOOB(p, d))
+		}
+	}
+	return Render(c, http.StatusOK, templ.Join(parts...))
 }
 
 // NoteHistory lists a note's changes from the audit log.
@@ -653,7 +728,7 @@ func (h *Notes) conversation(c *fiber.Ctx) (views.ConversationData, error) {
 	for _, n := range notes {
 		d.Notes = append(d.Notes, h.item(n, r.src.acct.Name, r.src.caps, admin, views.ModeTimeline, back))
 	}
-	return d, nil
+	return d, h.attribute(c, d.Notes)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ type AuditEvent struct {
 	ActorEmail      string    `gorm:"index;size:320"`
 	ActorRole       string    `gorm:"size:20"`
 	Action          string    `gorm:"index;size:64;not null"` // e.g. "user.login", "account.update", "note.delete"
-	Target          string    `gorm:"size:255"`               // e.g. "account:3", "user:7", "note:2:123:456"
+	Target          string    `gorm:"size:255;index"`         // e.g. "account:3", "user:7", "note:2:123:456"
 	AccountID       *uint     `gorm:"index"`                  // provider account involved, if any
 	Before          string    // JSON text (callers redact secrets), "" when none
 	After           string    // JSON text, "" when none
@@ -324,6 +325,42 @@ func (db *DB) ListAudit(ctx context.Context, f AuditFilter) (events []AuditEvent
 		events[i].At = events[i].At.UTC()
 	}
 	return events, total, nil
+}
+
+// Actor is who made an audited change: the user's name (their email when
+// they have no name) and when.
+type Actor struct {
+	Name string
+	At   time.Time
+}
+
+// ActorsOf returns, for each of targets, who last made action on it
+// successfully, keyed by target; targets with no such row are absent. It
+// returns the database error when a query fails.
+func (db *DB) ActorsOf(ctx context.Context, action string, targets []string) (map[string]Actor, error) {
+	out := map[string]Actor{}
+	for chunk := range slices.Chunk(targets, 500) {
+		var rows []struct {
+			Target, ActorEmail, Name string
+			At                       time.Time
+		}
+		err := db.g.WithContext(ctx).Table("audit_events").
+			Select("audit_events.target, audit_events.actor_email, audit_events.at, users.name").
+			Joins("LEFT JOIN users ON users.id = audit_events.actor_id").
+			Where("audit_events.action = ? AND audit_events.outcome = ? AND audit_events.target IN ?", action, OutcomeOK, chunk).
+			Order("audit_events.id").Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("audit actors of %s: %w", action, err)
+		}
+		for _, r := range rows {
+			name := r.Name
+			if name == "" {
+				name = r.ActorEmail
+			}
+			out[r.Target] = Actor{Name: name, At: r.At.UTC()}
+		}
+	}
+	return out, nil
 }
 
 // EachAudit calls fn for every event matching f, oldest first, ignoring

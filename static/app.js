@@ -30,6 +30,16 @@
     fillZone(document);
   });
 
+  // The add form's button says what the chosen account will do with the
+  // note ("Send to the customer"): each option carries its label.
+  document.addEventListener("change", function (ev) {
+    var sel = ev.target;
+    if (!sel || !sel.matches || !sel.matches("select[data-submit-label]")) { return; }
+    var btn = document.getElementById(sel.getAttribute("data-submit-label"));
+    var opt = sel.options[sel.selectedIndex];
+    if (btn && opt && opt.getAttribute("data-label")) { btn.textContent = opt.getAttribute("data-label"); }
+  });
+
   // The print view's button prints the page.
   document.addEventListener("click", function (ev) {
     var el = ev.target && ev.target.closest ? ev.target.closest("[data-print]") : null;

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/providers"
 )
@@ -96,6 +98,25 @@ type NoteItem struct {
 	CanDelete   bool
 	Mode        string
 	Back        string // where a plain (no-JavaScript) action returns to
+	// AddedBy is the name of the user who added the note through this
+	// dashboard (from the audit log), "" when it was written elsewhere.
+	AddedBy string
+	// Deleted is set once the note was deleted here.
+	Deleted *Deletion
+}
+
+// Deletion is who deleted a note here, and when.
+type Deletion struct {
+	By string
+	At time.Time
+}
+
+// State is the note's data-state attribute: "deleted" once deleted.
+func (n NoteItem) State() templ.Attributes {
+	if n.Deleted != nil {
+		return templ.Attributes{"data-state": "deleted"}
+	}
+	return templ.Attributes{}
 }
 
 // DOMID is a stable element id for the note.
@@ -149,6 +170,12 @@ func (d NotesData) HasNext() bool { return d.Query.Page*d.PageSize < d.Total }
 
 // Pages is the number of pages.
 func (d NotesData) Pages() int { return max(1, (d.Total+d.PageSize-1)/d.PageSize) }
+
+// PastEnd reports whether the page asked for lies beyond the last one.
+func (d NotesData) PastEnd() bool { return d.Total > 0 && d.Query.Page > d.Pages() }
+
+// Export is the URL exporting the notes the list shows, in format.
+func (d NotesData) Export(format string) string { return d.Query.URL("/notes/export."+format, 0) }
 
 // AddForm is the add-note form's state.
 type AddForm struct {
@@ -243,3 +270,34 @@ func safeURL(u string) string {
 
 // addMeaning is the message id telling what adding does at a provider.
 func addMeaning(k providers.AddKind) string { return "notes.add_means." + string(k) }
+
+// addSubmit is the message id of the add button for a provider: it names
+// who will see what is sent.
+func addSubmit(k providers.AddKind) string { return "notes.add_submit." + string(k) }
+
+// addSubmitFor is the add button's message id for the chosen account, the
+// neutral one while none is chosen.
+func addSubmitFor(a *AccountChoice) string {
+	if a == nil {
+		return "notes.add_submit"
+	}
+	return addSubmit(a.Caps.Add)
+}
+
+// Chosen is the account of choices the form names, nil when none.
+func (f AddForm) Chosen(choices []AccountChoice) *AccountChoice {
+	for i := range choices {
+		if choices[i].ID == f.Account && f.Account != "" {
+			return &choices[i]
+		}
+	}
+	return nil
+}
+
+// oobSwap marks an element to replace its namesake out of band.
+func oobSwap(oob bool) templ.Attributes {
+	if oob {
+		return templ.Attributes{"hx-swap-oob": "true"}
+	}
+	return templ.Attributes{}
+}

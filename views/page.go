@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/views/i18n"
 )
@@ -91,4 +93,26 @@ func (f FieldErrors) Invalid(name string) string {
 		return "true"
 	}
 	return "false"
+}
+
+// Describe is the aria-describedby attribute of the input with element id
+// id for the field name: the hint ids given, and id+"-error" only while that
+// error is shown, so it never points at an element that is not there.
+func (f FieldErrors) Describe(name, id string, hints ...string) templ.Attributes {
+	ids := hints
+	if f.Has(name) {
+		ids = append(ids[:len(ids):len(ids)], id+"-error")
+	}
+	if len(ids) == 0 {
+		return templ.Attributes{}
+	}
+	return templ.Attributes{"aria-describedby": strings.Join(ids, " ")}
+}
+
+// hintIf is []string{id} when a hint with that id is shown, else nil.
+func hintIf(shown bool, id string) []string {
+	if shown {
+		return []string{id}
+	}
+	return nil
 }

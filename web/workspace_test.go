@@ -1,0 +1,295 @@
+package web
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+)
+
+// totalOf reads the list's total from its data-total attribute.
+func totalOf(t *testing.T, s *goquery.Selection) int {
+	t.Helper()
+	v, ok := s.Find(`[data-testid=total]`).Attr("data-total")
+	if !ok {
+		t.Fatal("no [data-testid=total] element")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		t.Fatalf("data-total %q: %v", v, err)
+	}
+	return n
+}
+
+// statusCount is the "N notes" count beside account id in the statuses.
+func statusCount(s *goquery.Selection, id string) string {
+	return strings.TrimSpace(s.Find(`[data-testid=account-status][data-account-id="` + id + `"] .badge-ok`).First().Text())
+}
+
+func TestExportLinksFollowAnHTMXFilter(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	c.get("/notes") // the page the user starts from
+	// The filter swaps #notes-results only; the exports must be in it and
+	// carry the new filters.
+	resp, partial := c.get("/notes?account=2&role=agent", "HX-Request", "true", "HX-Target", "notes-results")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("partial: %d", resp.StatusCode)
+	}
+	d := doc(t, "<div id=results>"+partial+"</div>")
+	href, ok := d.Find(`[data-testid=export-csv]`).Attr("href")
+	if !ok {
+		t.Fatal("the swapped results carry no CSV export link")
+	}
+	u, err := url.Parse(href)
+	if err != nil || u.Path != "/notes/export.csv" || u.Query().Get("account") != "2" || u.Query().Get("role") != "agent" {
+		t.Fatalf("export link %q does not carry the filter", href)
+	}
+	total := totalOf(t, d.Selection)
+	if total == 0 {
+		t.Fatal("the filter matched nothing; the test needs notes")
+	}
+	resp, body := c.get(href)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("export: %d", resp.StatusCode)
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(rows) - 1; got != total {
+		t.Errorf("CSV has %d notes, the list shows %d", got, total)
+	}
+	// The full page keeps no second, stale set of export links outside the
+	// swap target.
+	_, full := c.get("/notes?account=2&role=agent")
+	fd := doc(t, full)
+	if n := fd.Find(`a[href^="/notes/export."]`).Length(); n != 3 || fd.Find(`#notes-results a[href^="/notes/export."]`).Length() != 3 {
+		t.Errorf("%d export links on the page, want the 3 inside #notes-results", n)
+	}
+}
+
+func TestHTMXDeleteShowsTheNoteDeletedAndUpdatesCounts(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	list := "/notes?account=2"
+	_, page := c.get(list)
+	pd := doc(t, page)
+	before := totalOf(t, pd.Selection)
+	beforeStatus := statusCount(pd.Selection, "2")
+	note := pd.Find(`[data-testid=note][data-account-id="2"]`).First()
+	ticket, id := note.AttrOr("data-ticket-id", ""), note.AttrOr("data-note-id", "")
+	if ticket == "" || id == "" {
+		t.Fatal("no Sendbird note on the page")
+	}
+	path := "/notes/2/" + url.PathEscape(ticket) + "/" + url.PathEscape(id)
+	resp, frag := c.post(path+"/delete", url.Values{"mode": {"list"}, "back": {list}}, "HX-Request", "true")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("delete: %d %s", resp.StatusCode, frag)
+	}
+	if strings.TrimSpace(frag) == "OK" {
+		t.Fatal("delete answered a bare OK")
+	}
+	fd := doc(t, "<div id=x>"+frag+"</div>")
+	gone := fd.Find(`[data-testid=note][data-state=deleted]`)
+	if gone.Length() != 1 || gone.AttrOr("data-note-id", "") != id {
+		t.Fatalf("the answer does not show the note as deleted: %s", frag)
+	}
+	line := gone.Find(`[data-testid=note-deleted]`)
+	if !strings.Contains(line.Text(), "Demo Admin") || line.Find("time[datetime]").Length() != 1 {
+		t.Errorf("deleted line %q does not say who and when", line.Text())
+	}
+	if href := line.Find("a").AttrOr("href", ""); href != path+"/history" {
+		t.Errorf("deleted line links to %q, want the note's history", href)
+	}
+	if gone.Find(`[data-testid=note-edit], [data-testid=note-delete]`).Length() != 0 {
+		t.Error("a deleted note still offers edit or delete")
+	}
+	// The counts come along out of band, one fewer.
+	total := fd.Find(`#notes-count[hx-swap-oob]`)
+	if total.Length() != 1 {
+		t.Fatalf("no out-of-band total in the answer")
+	}
+	if got := totalOf(t, total); got != before-1 {
+		t.Errorf("total after delete = %d, want %d", got, before-1)
+	}
+	statuses := fd.Find(`#notes-statuses[hx-swap-oob]`)
+	if statuses.Length() != 1 {
+		t.Fatal("no out-of-band account statuses in the answer")
+	}
+	n, _ := strconv.Atoi(strings.Fields(beforeStatus)[0])
+	if got := statusCount(statuses, "2"); got != strconv.Itoa(n-1)+" notes" {
+		t.Errorf("account count after delete = %q, want %d notes (was %q)", got, n-1, beforeStatus)
+	}
+}
+
+func TestAddFormPreselectsNoAccountAndNamesWhoWillSeeIt(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	_, page := c.get("/notes")
+	form := doc(t, page).Find(`[data-testid=note-add-form]`)
+	sel := form.Find(`select[name=account]`)
+	if v := sel.Find(`option[selected]`).AttrOr("value", "missing"); v != "" {
+		t.Errorf("the add form preselects account %q", v)
+	}
+	if _, ok := sel.Attr("required"); !ok {
+		t.Error("the account choice is not required")
+	}
+	labels := map[string]string{}
+	sel.Find("option").Each(func(_ int, o *goquery.Selection) { labels[o.AttrOr("value", "")] = o.AttrOr("data-label", "") })
+	for acct, want := range map[string]string{"1": "Reply to Alibaba Cloud support", "2": "Add internal note", "3": "Send to the customer"} {
+		if labels[acct] != want {
+			t.Errorf("account %s: button label %q, want %q", acct, labels[acct], want)
+		}
+	}
+	if got := strings.TrimSpace(form.Find(`[data-testid=note-add-submit]`).Text()); got != "Add note" {
+		t.Errorf("button before a choice says %q", got)
+	}
+	// A refused submit keeps the choice and the button names it.
+	resp, again := c.post("/notes", url.Values{"account": {"3"}, "ticket": {"bad id!"}, "body": {"x"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad ticket: %d", resp.StatusCode)
+	}
+	if got := strings.TrimSpace(doc(t, again).Find(`[data-testid=note-add-submit]`).Text()); got != "Send to the customer" {
+		t.Errorf("button after choosing Feishu says %q", got)
+	}
+	// The conversation's own form knows its account.
+	ticket := doc(t, page).Find(`[data-testid=note][data-account-id="3"]`).First().AttrOr("data-ticket-id", "")
+	if ticket == "" {
+		t.Fatal("no Feishu note on the notes page")
+	}
+	_, conv := c.get("/tickets/3/" + url.PathEscape(ticket))
+	if got := strings.TrimSpace(doc(t, conv).Find(`[data-testid=note-add-submit]`).Text()); got != "Send to the customer" {
+		t.Errorf("Feishu conversation button says %q", got)
+	}
+}
+
+func TestNoteAddedHereShowsWhoAddedIt(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	sb := ds.demo.Sandbox.Sendbird
+	ticket := strconv.FormatInt(sb.Tickets()[0].ID, 10)
+	_, page := c.get("/notes")
+	token := doc(t, page).Find(`[data-testid=note-add-form] input[name=form_token]`).AttrOr("value", "")
+	if resp, _ := c.post("/notes", url.Values{"account": {"2"}, "ticket": {ticket}, "body": {"written through the dashboard"}, "form_token": {token}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add: %d", resp.StatusCode)
+	}
+	_, conv := c.get("/tickets/2/" + ticket)
+	var found, others bool
+	doc(t, conv).Find(`[data-testid=note]`).Each(func(_ int, s *goquery.Selection) {
+		author := strings.TrimSpace(s.Find(`[data-testid=note-author]`).Text())
+		if strings.TrimSpace(s.Find(`[data-testid=note-body]`).Text()) == "written through the dashboard" {
+			found = true
+			if author != "Demo Admin via ticketnotes" {
+				t.Errorf("author %q, want Demo Admin via ticketnotes", author)
+			}
+			if s.Find(`[data-testid=note-vendor-author]`).Length() != 1 {
+				t.Error("the provider's own attribution is not kept")
+			}
+		} else if strings.Contains(author, "via ticketnotes") {
+			others = true
+		}
+	})
+	if !found {
+		t.Fatal("the added note is not in the conversation")
+	}
+	if others {
+		t.Error("a note written at the provider is attributed to ticketnotes")
+	}
+}
+
+func TestCapabilityLineSaysWhatTheViewerMayDo(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	_, mb := ds.signIn(demoManager).get("/notes")
+	if strings.Contains(mb, "can be added, edited and deleted here") || strings.Contains(mb, "Notes can be added but not") {
+		t.Error("a manager is told notes can be changed here")
+	}
+	if !strings.Contains(mb, "You can read and export these notes; admins can add, edit and delete them here.") {
+		t.Error("the manager's page does not say what a manager may do")
+	}
+	_, ab := ds.signIn(demoAdmin).get("/notes")
+	if !strings.Contains(ab, "Notes can be added, edited and deleted here.") {
+		t.Error("the admin's page does not say what the admin may do")
+	}
+}
+
+func TestPastTheLastPageLinksToTheLastPage(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	_, first := c.get("/notes")
+	total := totalOf(t, doc(t, first).Selection)
+	last := (total + notesPageSizeForTest - 1) / notesPageSizeForTest
+	resp, body := c.get("/notes?page=" + strconv.Itoa(last+5))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("past the end: %d", resp.StatusCode)
+	}
+	d := doc(t, body)
+	if d.Find(`[data-testid=notes-empty]`).Length() != 0 {
+		t.Error(`past the last page says "No notes match these filters"`)
+	}
+	past := d.Find(`[data-testid=notes-past-end]`)
+	if want := "Page " + strconv.Itoa(last+5) + " of " + strconv.Itoa(last); !strings.Contains(past.Text(), want) {
+		t.Errorf("past-the-end notice %q, want %q", past.Text(), want)
+	}
+	href := past.Find("a").AttrOr("href", "")
+	u, err := url.Parse(href)
+	if err != nil || u.Query().Get("page") != strconv.Itoa(last) {
+		t.Errorf("link %q does not go to page %d", href, last)
+	}
+}
+
+// TestARIAReferencesExist checks every page's aria-describedby and
+// aria-labelledby name elements that are there, ids are unique, and
+// aria-label sits only on elements that can carry a name.
+func TestARIAReferencesExist(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	pages := []string{"/notes", "/notes?ticket=bad!&q=x", "/accounts", "/accounts/new?kind=sendbird", "/accounts/2/edit",
+		"/users", "/users/new", "/preferences", "/audit", "/audit?from=nope"}
+	for _, p := range pages {
+		_, body := c.get(p)
+		checkARIA(t, p, body)
+	}
+	// A refused add shows the add form's errors beside the filter's.
+	_, body := c.post("/notes?ticket=bad!", url.Values{"account": {""}, "ticket": {"bad id!"}, "body": {""}})
+	checkARIA(t, "refused add", body)
+	_, body = ds.client().get("/login")
+	checkARIA(t, "/login", body)
+}
+
+func checkARIA(t *testing.T, page, body string) {
+	t.Helper()
+	d := doc(t, body)
+	ids := map[string]int{}
+	d.Find("[id]").Each(func(_ int, s *goquery.Selection) { ids[s.AttrOr("id", "")]++ })
+	for id, n := range ids {
+		if n > 1 {
+			t.Errorf("%s: id %q used %d times", page, id, n)
+		}
+	}
+	d.Find("[aria-describedby], [aria-labelledby]").Each(func(_ int, s *goquery.Selection) {
+		for _, attr := range []string{"aria-describedby", "aria-labelledby"} {
+			for _, ref := range strings.Fields(s.AttrOr(attr, "")) {
+				if ids[ref] == 0 {
+					t.Errorf("%s: %s=%q names no element (%s)", page, attr, ref, goquery.NodeName(s))
+				}
+			}
+		}
+	})
+	d.Find("span[aria-label], div[aria-label]").Each(func(_ int, s *goquery.Selection) {
+		if _, ok := s.Attr("role"); !ok {
+			t.Errorf("%s: aria-label on a plain <%s> %q", page, goquery.NodeName(s), s.AttrOr("aria-label", ""))
+		}
+	})
+}
