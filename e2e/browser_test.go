@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/url"
 	"os"
@@ -80,7 +81,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("login page is accessible", func(t *testing.T) {
 		ctx := b.step(t)
-		checkAccessible(ctx, t, a, "/login")
+		checkAccessible(ctx, t, a, "/login", "")
 		if shots != "" {
 			screenshot(ctx, t, a, shots, "/login", "login-1280.png", 1280)
 		}
@@ -98,13 +99,18 @@ func TestBrowser(t *testing.T) {
 	t.Run("audit log records the note changes", func(t *testing.T) { auditRecorded(b.step(t), t, a) })
 
 	t.Run("accessibility", func(t *testing.T) {
-		for _, p := range []struct{ name, path string }{
-			{"notes", "/notes"},
-			{"conversation", conversationPath(a, &f)},
-			{"accounts", "/accounts"},
-			{"audit", "/audit"},
+		// Every <details> open: the audit log's before/after blocks.
+		const openAll = `document.querySelectorAll('details').forEach(d => { d.open = true; })`
+		for _, p := range []struct{ name, path, prepare string }{
+			{"notes", "/notes", ""},
+			{"notes with the add form open", "/notes", openAll},
+			{"conversation", conversationPath(a, &f), ""},
+			{"accounts", "/accounts", ""},
+			{"users", "/users", ""},
+			{"audit with every detail expanded", "/audit", openAll},
+			{"note history", historyPath(&f), ""},
 		} {
-			t.Run(p.name, func(t *testing.T) { checkAccessible(b.step(t), t, a, p.path) })
+			t.Run(p.name, func(t *testing.T) { checkAccessible(b.step(t), t, a, p.path, p.prepare) })
 		}
 	})
 
@@ -273,6 +279,34 @@ func filterByDates(ctx context.Context, t *testing.T, a *app, f *flow) {
 		if !got[id] {
 			t.Errorf("filtering %s…%s for %q leaves out note %s, placed at the %s", from, to, marker, id, label)
 		}
+	}
+	// Export right after the swap downloads what the list shows.
+	exportMatchesList(ctx, t, len(inside))
+}
+
+// exportMatchesList downloads the page's CSV export (the first export link
+// a person would see) and checks it holds exactly the want notes the list
+// counts.
+func exportMatchesList(ctx context.Context, t *testing.T, want int) {
+	t.Helper()
+	if total, _ := eval[int](ctx, t, totalJS); total != want {
+		t.Errorf("the list counts %d notes, want %d", total, want)
+	}
+	body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const a = document.querySelector('a[href^="/notes/export.csv"]');
+		if (!a) { return 'no export link'; }
+		const r = await fetch(a.href);
+		return await r.text();
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("downloading the CSV export: %v", err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatalf("the CSV export does not parse (%v): %.200s", err, body)
+	}
+	if got := len(rows) - 1; got != want {
+		t.Errorf("Export CSV after filtering has %d notes, the list shows %d", got, want)
 	}
 }
 
@@ -492,10 +526,20 @@ func addNote(ctx context.Context, t *testing.T, a *app, f *flow) {
 			return
 		}
 	}
+	if v, _ := eval[string](ctx, t, `document.querySelector('`+form+` select[name="account"]').value`); v != "" {
+		t.Errorf("the add form preselects account %q", v)
+	}
+	for _, c := range []struct{ account, label string }{{feishuID, "Send to the customer"}, {alibabaID, "Reply to Alibaba Cloud support"}, {sendbirdID, "Add internal note"}} {
+		if !choose(ctx, t, form+` select[name="account"]`, c.account) {
+			return
+		}
+		if got, _ := eval[string](ctx, t, `document.querySelector('`+form+` button[data-testid="note-add-submit"]').textContent.trim()`); got != c.label {
+			t.Errorf("with account %s chosen the button says %q, want %q", c.account, got, c.label)
+		}
+	}
 	text := fmt.Sprintf("e2e add %d — 新备注", time.Now().UnixNano())
 	before := len(a.demo.Sandbox.Sendbird.Notes())
 	if !do(ctx, t, "filling and sending the add form",
-		chromedp.SetValue(chromedp.CSS(form+` select[name="account"]`), sendbirdID),
 		chromedp.SetValue(chromedp.CSS(form+` input[name="ticket"]`), f.ticket),
 		chromedp.SetValue(chromedp.CSS(form+` textarea[name="body"]`), text),
 		chromedp.Click(chromedp.CSS(form+` button[data-testid="note-add-submit"]`), chromedp.NodeVisible),
@@ -540,6 +584,14 @@ func addNote(ctx context.Context, t *testing.T, a *app, f *flow) {
 	}
 }
 
+// choose picks value in a select as a person would, so change handlers run.
+func choose(ctx context.Context, t *testing.T, sel, value string) bool {
+	t.Helper()
+	_, ok := eval[chromedp.Void](ctx, t, `(() => { const s = document.querySelector(`+jsString(sel)+`); s.value = `+jsString(value)+`;
+		s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+	return ok
+}
+
 // deleteNote deletes a Sendbird note (the added one when there is one),
 // accepting the confirmation dialog.
 func deleteNote(ctx context.Context, t *testing.T, a *app, b *browser, f *flow) {
@@ -566,11 +618,25 @@ func deleteNote(ctx context.Context, t *testing.T, a *app, b *browser, f *flow) 
 	if ok, _ := eval[bool](ctx, t, `(() => { const f = document.querySelector('`+sel+` button[data-testid="note-delete"]').closest('form'); return !!f && f.hasAttribute('hx-confirm'); })()`); !ok {
 		t.Errorf("the delete button of note %s is not inside a form with hx-confirm", id)
 	}
+	totalBefore, _ := eval[int](ctx, t, totalJS)
 	seen := b.dialogCount()
 	if !do(ctx, t, "pressing delete", chromedp.Click(chromedp.CSS(sel+` button[data-testid="note-delete"]`), chromedp.NodeVisible)) {
 		return
 	}
-	if !waitJS(ctx, t, "note "+id+" gone from the page", `!document.querySelector('`+sel+`')`) {
+	// The note stays in place, marked deleted, saying who and when, with a
+	// link to its history; the counts drop by one.
+	if !waitJS(ctx, t, "note "+id+" shown as deleted", `!!document.querySelector('`+sel+`[data-state="deleted"] [data-testid="note-deleted"] a[href$="/history"]')`) {
+		body, _ := eval[string](ctx, t, `(document.querySelector('`+sel+`') || document.querySelector('#notes-results')).outerHTML.slice(0, 400)`)
+		t.Logf("the note's place shows: %s", body)
+		return
+	}
+	if line, _ := eval[string](ctx, t, `document.querySelector('`+sel+` [data-testid="note-deleted"]').textContent`); !strings.Contains(line, "Demo Admin") {
+		t.Errorf("the deleted note says %q, not who deleted it", strings.Join(strings.Fields(line), " "))
+	}
+	if bare, _ := eval[bool](ctx, t, `document.querySelector('#notes-results').textContent.trim().startsWith('OK')`); bare {
+		t.Error("a bare OK shows where the note was")
+	}
+	if !waitJS(ctx, t, fmt.Sprintf("the total to drop from %d", totalBefore), fmt.Sprintf(`(%s) === %d`, totalJS, totalBefore-1)) {
 		return
 	}
 	dl := b.dialogsSince(seen)
@@ -591,7 +657,13 @@ func deleteNote(ctx context.Context, t *testing.T, a *app, b *browser, f *flow) 
 	if still, _ := eval[bool](ctx, t, `!!document.querySelector('`+sel+`')`); still {
 		t.Errorf("after reload the deleted note %s is listed again", id)
 	}
+	if after, _ := eval[int](ctx, t, totalJS); after != totalBefore-1 {
+		t.Errorf("after reload the total is %d, want %d", after, totalBefore-1)
+	}
 }
+
+// totalJS reads the list's data-total, -1 when there is none.
+const totalJS = `(() => { const e = document.querySelector('[data-testid="total"]'); return e ? Number(e.getAttribute('data-total')) : -1; })()`
 
 // conversationPath is a Sendbird ticket that has notes: the one the flows
 // used, else the first the simulator holds.
@@ -603,6 +675,16 @@ func conversationPath(a *app, f *flow) string {
 		}
 	}
 	return "/tickets/" + sendbirdID + "/" + ticket
+}
+
+// historyPath is the history of the note the delete flow deleted (it has
+// an edit or a create and the delete), else of the edited one.
+func historyPath(f *flow) string {
+	id := f.deletedID
+	if id == "" {
+		id = f.editedID
+	}
+	return "/notes/" + sendbirdID + "/" + url.PathEscape(f.ticket) + "/" + url.PathEscape(id) + "/history"
 }
 
 // conversation opens one ticket's timeline and checks it lists notes.
