@@ -58,7 +58,10 @@ func prepareDataDir(dir string, stderr io.Writer) error {
 		return dataDirError(abs, err)
 	}
 	f.Close()
-	return os.Remove(f.Name())
+	if err := os.Remove(f.Name()); err != nil {
+		return dataDirError(abs, err)
+	}
+	return nil
 }
 
 // dataDirError words a failure to use the data folder dir as one sentence:

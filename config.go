@@ -38,6 +38,7 @@ func usageError(usage func(io.Writer), format string, a ...any) error {
 	return &usageErr{msg: fmt.Sprintf(format, a...), usage: usage}
 }
 
+// exitCode is the process exit status for an error run returned.
 func exitCode(err error) int {
 	if errors.Is(err, errUsage) {
 		return 2

@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return sentence(err)
 }
 
+// dispatch runs the command named by args[0], serve when there is none.
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd, rest := "serve", args
 	if len(args) > 0 && isHelp(args[0]) {
