@@ -4,21 +4,105 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"golang.org/x/term"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/views/i18n"
 )
 
-// openDB opens the database named by the shared flags.
-func openDB(ctx context.Context, d dbFlags) (*models.DB, error) {
-	return models.Open(ctx, models.Options{URL: d.databaseURL, DataDir: d.dataDir})
+// openDB opens the database at url, or SQLite in dataDir when url is
+// empty. It returns an error naming the data folder when that cannot be
+// created or written, and a folder it creates is reported on stderr.
+func openDB(ctx context.Context, url, dataDir string, stderr io.Writer) (*models.DB, error) {
+	if url == "" {
+		if err := prepareDataDir(dataDir, stderr); err != nil {
+			return nil, err
+		}
+	}
+	return models.Open(ctx, models.Options{URL: url, DataDir: dataDir})
+}
+
+// prepareDataDir makes sure dir exists and can be written to, creating it
+// when missing and saying so in one line on stderr, so a misspelt
+// --data-dir is noticed. It returns a dataDirError on failure.
+func prepareDataDir(dir string, stderr io.Writer) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dataDirError(dir, err)
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			return dataDirError(abs, err)
+		}
+		fmt.Fprintf(stderr, "Created a new, empty data folder at %s\n", abs)
+		return nil
+	case err != nil:
+		return dataDirError(abs, err)
+	case !fi.IsDir():
+		return dataDirError(abs, syscall.ENOTDIR)
+	}
+	// SQLite reports a folder it cannot write to as "unable to open database
+	// file: no such file or directory"; a probe file names the real cause.
+	f, err := os.CreateTemp(abs, ".write-check-*")
+	if err != nil {
+		return dataDirError(abs, err)
+	}
+	f.Close()
+	if err := os.Remove(f.Name()); err != nil {
+		return dataDirError(abs, err)
+	}
+	return nil
+}
+
+// dataDirError words a failure to use the data folder dir as one sentence:
+// the folder and the plain cause ("permission denied", "not a directory"),
+// without the system call's own path. It unwraps to err.
+func dataDirError(dir string, err error) error {
+	var errno syscall.Errno
+	cause := err.Error()
+	switch {
+	case errors.Is(err, os.ErrPermission):
+		cause = "permission denied"
+	case errors.As(err, &errno):
+		cause = errno.Error()
+	}
+	return &cliError{msg: fmt.Sprintf("cannot use the data folder %s: %s", dir, cause), err: err}
+}
+
+// cliError is err worded for a terminal.
+type cliError struct {
+	msg string
+	err error
+}
+
+func (e *cliError) Error() string { return e.msg }
+func (e *cliError) Unwrap() error { return e.err }
+
+// sentence returns err with the catalog id of a field error in its text
+// replaced by the English sentence, so the terminal shows "password: Use
+// at least 10 characters." rather than "password: err.password_short".
+// Other errors are returned as they are.
+func sentence(err error) error {
+	var fe *models.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	cat, cerr := i18n.New()
+	if cerr != nil {
+		return err
+	}
+	en := cat.Localizer("en").T(fe.Msg)
+	return &cliError{msg: strings.Replace(err.Error(), fe.Msg, en, 1), err: err}
 }
 
 // readPassword reads a password: from a prompt (twice) on a terminal, else
@@ -56,10 +140,13 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 // userCmd runs "user add|list|passwd".
 func userCmd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError("user needs add, list or passwd")
+		return usageError(groupUsage("user"), "user needs add, list or passwd")
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	if isHelp(sub) {
+		return &helpErr{usage: groupUsage("user")}
+	}
+	fs := newFlagSet("user " + sub)
 	var (
 		d                 dbFlags
 		email, role, name string
@@ -74,18 +161,18 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		fs.StringVar(&email, "email", "", "the user's email (required)")
 	case "list":
 	default:
-		return usageError("unknown user command %q", sub)
+		return usageError(groupUsage("user"), "unknown user command %q", sub)
 	}
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if sub != "list" && email == "" {
-		return usageError("--email is required")
+		return usageError(flagUsage(fs), "--email is required")
 	}
 	if sub == "add" && !models.ValidRole(role) {
-		return usageError("--role must be admin or manager")
+		return usageError(flagUsage(fs), "--role must be admin or manager")
 	}
-	db, err := openDB(ctx, d)
+	db, err := openDB(ctx, d.databaseURL, d.dataDir, stderr)
 	if err != nil {
 		return err
 	}
@@ -162,16 +249,19 @@ func cliMessage(err error) string {
 // auditCmd runs "audit verify": exit status 1 and the first bad row when
 // the chain is broken.
 func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return usageError("audit needs verify")
+	if len(args) > 0 && isHelp(args[0]) {
+		return &helpErr{usage: groupUsage("audit")}
 	}
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	if len(args) == 0 || args[0] != "verify" {
+		return usageError(groupUsage("audit"), "audit needs verify")
+	}
+	fs := newFlagSet("audit verify")
 	var d dbFlags
 	d.register(fs)
 	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, d)
+	db, err := openDB(ctx, d.databaseURL, d.dataDir, stderr)
 	if err != nil {
 		return err
 	}
@@ -190,7 +280,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 // backupCmd writes a consistent copy of the SQLite database while the
 // server runs.
 func backupCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs := newFlagSet("backup")
 	var (
 		d   dbFlags
 		out string
@@ -201,9 +291,9 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	if out == "" {
-		return usageError("--out is required")
+		return usageError(flagUsage(fs), "--out is required")
 	}
-	db, err := openDB(ctx, d)
+	db, err := openDB(ctx, d.databaseURL, d.dataDir, stderr)
 	if err != nil {
 		return err
 	}

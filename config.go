@@ -17,15 +17,59 @@ import (
 // errUsage marks errors in how the command was called (exit status 2).
 var errUsage = errors.New("usage")
 
-func usageError(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+// usageErr is a mistake in how a command was called: run prints the
+// command's usage on stderr, and the exit status is 2.
+type usageErr struct {
+	msg   string
+	usage func(io.Writer)
 }
 
+func (e *usageErr) Error() string { return e.msg }
+func (e *usageErr) Unwrap() error { return errUsage }
+
+// helpErr is a request for a command's usage: run prints it on stdout and
+// exits 0.
+type helpErr struct{ usage func(io.Writer) }
+
+func (e *helpErr) Error() string { return "help requested" }
+
+// usageError returns a *usageErr that shows usage.
+func usageError(usage func(io.Writer), format string, a ...any) error {
+	return &usageErr{msg: fmt.Sprintf(format, a...), usage: usage}
+}
+
+// exitCode is the process exit status for an error run returned.
 func exitCode(err error) int {
 	if errors.Is(err, errUsage) {
 		return 2
 	}
 	return 1
+}
+
+// newFlagSet returns the flag set of the command called name in commands;
+// its usage is the synopsis, what the command does, and the flags.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		w := fs.Output()
+		for _, c := range commands {
+			if c.name == name {
+				fmt.Fprintf(w, "Usage:\n  %s [flags]\n\n%s.\n", c.synopsis, c.about)
+			}
+		}
+		fmt.Fprint(w, "\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(w, "\n"+envNote)
+	}
+	return fs
+}
+
+// flagUsage returns a printer of fs's usage.
+func flagUsage(fs *flag.FlagSet) func(io.Writer) {
+	return func(w io.Writer) {
+		fs.SetOutput(w)
+		fs.Usage()
+	}
 }
 
 // envName is the environment variable of a flag: --data-dir → TICKETNOTES_DATA_DIR.
@@ -34,14 +78,16 @@ func envName(flagName string) string {
 }
 
 // parseFlags parses args into fs, with every flag defaulting from its
-// environment variable. Flags given on the command line win.
+// environment variable. Flags given on the command line win. It returns a
+// *helpErr for -h / --help and a *usageErr for a bad flag or value.
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	// run prints the usage, on stdout or stderr; the flag package must not.
 	fs.SetOutput(io.Discard)
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
 			if err := f.Value.Set(v); err != nil {
-				envErr = usageError("%s=%q: %v", envName(f.Name), v, err)
+				envErr = usageError(flagUsage(fs), "%s=%q: %v", envName(f.Name), v, err)
 			}
 		}
 	})
@@ -50,12 +96,12 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return &helpErr{usage: flagUsage(fs)}
 		}
-		return usageError("%v", err)
+		return usageError(flagUsage(fs), "%v", err)
 	}
 	if fs.NArg() > 0 {
-		return usageError("unexpected argument %q", fs.Arg(0))
+		return usageError(flagUsage(fs), "unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }
@@ -72,8 +118,9 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 }
 
 // serveConfig parses the server's flags and environment into a web.Config.
-func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (web.Config, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+// It returns a *helpErr for --help and a *usageErr for a bad flag or value.
+func serveConfig(args []string, getenv func(string) string) (web.Config, error) {
+	fs := newFlagSet("serve")
 	var (
 		cfg      web.Config
 		db       dbFlags
@@ -92,10 +139,6 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (w
 	cfg.SecretKey = getenv("TICKETNOTES_SECRET_KEY")
 	cfg.SecretKeyFile = getenv("TICKETNOTES_SECRET_KEY_FILE")
 	if err := parseFlags(fs, args, getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
-		}
 		return cfg, err
 	}
 	cfg.DataDir, cfg.DatabaseURL = db.dataDir, db.databaseURL
@@ -104,10 +147,10 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (w
 		cfg.DataDir = "./data-demo"
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
-		return cfg, usageError("--log-level: %v", err)
+		return cfg, usageError(flagUsage(fs), "--log-level: %v", err)
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
-		return cfg, usageError("--addr %q: %v", cfg.Addr, err)
+		return cfg, usageError(flagUsage(fs), "--addr %q: %v", cfg.Addr, err)
 	}
 	switch secure {
 	case "auto":
@@ -115,7 +158,7 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (w
 	default:
 		b, err := strconv.ParseBool(secure)
 		if err != nil {
-			return cfg, usageError("--secure-cookies must be auto, true or false")
+			return cfg, usageError(flagUsage(fs), "--secure-cookies must be auto, true or false")
 		}
 		cfg.SecureCookies = b
 	}

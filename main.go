@@ -4,11 +4,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 )
 
 func main() {
@@ -21,8 +24,29 @@ func main() {
 }
 
 // run is the whole program, with its inputs explicit so tests can drive it.
+// A --help prints the command's usage on stdout and returns nil; a usage
+// mistake prints it on stderr and returns an error with exit status 2.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+	var help *helpErr
+	var bad *usageErr
+	switch {
+	case errors.As(err, &help):
+		help.usage(stdout)
+		return nil
+	case errors.As(err, &bad):
+		// The usage first, so the error stays the last line, next to the prompt.
+		bad.usage(stderr)
+	}
+	return sentence(err)
+}
+
+// dispatch runs the command named by args[0], serve when there is none.
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd, rest := "serve", args
+	if len(args) > 0 && isHelp(args[0]) {
+		return &helpErr{usage: groupUsage("")}
+	}
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, rest = args[0], args[1:]
 	}
@@ -35,23 +59,50 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, rest, getenv, stdout, stderr)
-	case "help":
-		fmt.Fprint(stdout, usage)
-		return nil
 	}
-	return usageError("unknown command %q", cmd)
+	return usageError(groupUsage(""), "unknown command %q", cmd)
 }
 
-const usage = `ticketnotes — helpdesk ticket notes dashboard
+// isHelp reports whether a command word asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
 
-Usage:
-  ticketnotes [serve] [flags]            run the dashboard
-  ticketnotes user add --email E --role admin|manager [--name N]
-  ticketnotes user list
-  ticketnotes user passwd --email E
-  ticketnotes audit verify
-  ticketnotes backup --out FILE         online copy of the SQLite database
+// commands lists every command, for the usage texts.
+var commands = []struct{ name, synopsis, about string }{
+	{"serve", "ticketnotes [serve]", "Run the dashboard (the default command)"},
+	{"user add", "ticketnotes user add --email E --role admin|manager [--name N]", "Create a user; the password is asked, or read from stdin"},
+	{"user list", "ticketnotes user list", "List the users"},
+	{"user passwd", "ticketnotes user passwd --email E", "Set a user's password, read as for user add"},
+	{"audit verify", "ticketnotes audit verify", "Check the audit log; exit status 1 at the first altered row"},
+	{"backup", "ticketnotes backup --out FILE", "Write an online copy of the SQLite database"},
+}
 
-Every flag is also an environment variable TICKETNOTES_<NAME> (dashes as
-underscores). Run "ticketnotes serve -h" for the server's flags.
+const envNote = `Every flag is also an environment variable TICKETNOTES_<NAME> (dashes as
+underscores); a flag on the command line wins.
 `
+
+// groupUsage returns a printer of the commands whose name starts with
+// group ("" for all, "user", "audit").
+func groupUsage(group string) func(io.Writer) {
+	return func(w io.Writer) {
+		if group == "" {
+			fmt.Fprint(w, "ticketnotes — helpdesk ticket notes dashboard\n\nUsage:\n  ticketnotes [COMMAND] [flags]\n")
+		} else {
+			fmt.Fprintf(w, "Usage:\n  ticketnotes %s COMMAND [flags]\n", group)
+		}
+		fmt.Fprint(w, "\nCommands:\n")
+		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+		for _, c := range commands {
+			if strings.HasPrefix(c.name, group) {
+				fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.about)
+			}
+		}
+		tw.Flush()
+		fmt.Fprint(w, "\nRun \"ticketnotes COMMAND --help\" for a command's flags.\n"+envNote)
+	}
+}

@@ -4,13 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,17 +176,22 @@ func TestUserCommands(t *testing.T) {
 		args  []string
 		stdin string
 		code  int
+		want  string // in the error, which main prints
 	}{
-		{[]string{"user", "add", "--email", "ops@example.com", "--role", "admin"}, "another-password\n", 1}, // taken
-		{[]string{"user", "add", "--email", "x@example.com", "--role", "boss"}, "password-123\n", 2},
-		{[]string{"user", "add", "--email", "x@example.com", "--role", "manager"}, "short\n", 1},
-		{[]string{"user", "add", "--role", "manager"}, "password-123\n", 2},
-		{[]string{"user", "frobnicate"}, "", 2},
-		{[]string{"nonsense"}, "", 2},
+		{[]string{"user", "add", "--email", "ops@example.com", "--role", "admin"}, "another-password\n", 1, "email: A user with this email already exists."},
+		{[]string{"user", "add", "--email", "x@example.com", "--role", "boss"}, "password-123\n", 2, "--role"},
+		{[]string{"user", "add", "--email", "x@example.com", "--role", "manager"}, "short\n", 1, "password: Use at least 10 characters."},
+		{[]string{"user", "add", "--role", "manager"}, "password-123\n", 2, "--email"},
+		{[]string{"user", "passwd", "--email", "ops@example.com"}, "short\n", 1, "password: Use at least 10 characters."},
+		{[]string{"user", "frobnicate"}, "", 2, "frobnicate"},
+		{[]string{"nonsense"}, "", 2, "nonsense"},
 	} {
 		err := run(ctx, tc.args, e, strings.NewReader(tc.stdin), io.Discard, io.Discard)
 		if err == nil || exitCode(err) != tc.code {
 			t.Errorf("%v: err %v (exit %d), want exit %d", tc.args, err, exitCode(err), tc.code)
+		}
+		if err != nil && (!strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "err.")) {
+			t.Errorf("%v: error %q, want a sentence containing %q and no message id", tc.args, err, tc.want)
 		}
 	}
 	out.Reset()
@@ -208,8 +219,8 @@ func TestUserCommands(t *testing.T) {
 		t.Errorf("user list:\n%s", strings.Join(lines, "\n"))
 	}
 	evs, _, _ := db.ListAudit(ctx, models.AuditFilter{Action: "user."})
-	if len(evs) < 4 {
-		t.Errorf("CLI changes audited: %d rows, want at least 4 (2 ok, 2 failed)", len(evs))
+	if len(evs) < 5 {
+		t.Errorf("CLI changes audited: %d rows, want at least 5 (2 ok, 3 failed)", len(evs))
 	}
 }
 
@@ -266,21 +277,296 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 func TestConfigFromFlagsAndEnv(t *testing.T) {
 	t.Parallel()
 	cfg, err := serveConfig([]string{"--addr", "0.0.0.0:9000"}, env("TICKETNOTES_DATA_DIR", "/srv/tn", "TICKETNOTES_ADDR", "127.0.0.1:1",
-		"TICKETNOTES_LOG_LEVEL", "debug", "TICKETNOTES_SECRET_KEY_FILE", "/run/key"), io.Discard)
+		"TICKETNOTES_LOG_LEVEL", "debug", "TICKETNOTES_SECRET_KEY_FILE", "/run/key"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Addr != "0.0.0.0:9000" || cfg.DataDir != "/srv/tn" || cfg.LogLevel.String() != "DEBUG" || cfg.SecretKeyFile != "/run/key" || !cfg.SecureCookies {
 		t.Errorf("config = %+v", cfg)
 	}
-	if _, err := serveConfig(nil, env("TICKETNOTES_DEMO", "maybe"), io.Discard); exitCode(err) != 2 {
+	if _, err := serveConfig(nil, env("TICKETNOTES_DEMO", "maybe")); exitCode(err) != 2 {
 		t.Errorf("bad env value: %v", err)
 	}
-	if _, err := serveConfig([]string{"--addr", "nonsense"}, env(), io.Discard); exitCode(err) != 2 {
+	if _, err := serveConfig([]string{"--addr", "nonsense"}, env()); exitCode(err) != 2 {
 		t.Errorf("bad addr: %v", err)
 	}
-	cfg, _ = serveConfig([]string{"--demo"}, env(), io.Discard)
+	cfg, _ = serveConfig([]string{"--demo"}, env())
 	if cfg.DataDir != "./data-demo" || !cfg.AllowPrivateEndpoints {
 		t.Errorf("demo config = %+v", cfg)
 	}
+}
+
+// TestHelp checks that every command's --help prints its usage and flags
+// on stdout and succeeds.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"serve", "user add", "user list", "user passwd", "audit verify", "backup"}},
+		{[]string{"-h"}, []string{"user add", "backup"}},
+		{[]string{"help"}, []string{"user add", "backup"}},
+		{[]string{"serve", "--help"}, []string{"ticketnotes [serve]", "-addr", "-data-dir", "-demo", "TICKETNOTES_<NAME>"}},
+		{[]string{"serve", "-h"}, []string{"-addr"}},
+		{[]string{"user", "--help"}, []string{"user add", "user list", "user passwd"}},
+		{[]string{"user", "add", "--help"}, []string{"ticketnotes user add --email E", "-email", "-role", "-name", "-data-dir"}},
+		{[]string{"user", "add", "-h"}, []string{"-email"}},
+		{[]string{"user", "list", "--help"}, []string{"ticketnotes user list", "-data-dir"}},
+		{[]string{"user", "passwd", "--help"}, []string{"ticketnotes user passwd --email E", "-email"}},
+		{[]string{"audit", "--help"}, []string{"audit verify"}},
+		{[]string{"audit", "verify", "--help"}, []string{"ticketnotes audit verify", "-data-dir"}},
+		{[]string{"backup", "--help"}, []string{"ticketnotes backup --out FILE", "-out", "-data-dir"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			// A data dir that must stay untouched: help opens no database.
+			dir := filepath.Join(t.TempDir(), "data")
+			err := run(context.Background(), tc.args, env("TICKETNOTES_DATA_DIR", dir), strings.NewReader(""), &stdout, &stderr)
+			if err != nil {
+				t.Fatalf("err %v (exit %d), want success", err, exitCode(err))
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("stderr: %q, want nothing", stderr.String())
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("help created the data folder")
+			}
+		})
+	}
+}
+
+// TestUsageMistakes checks that an unknown command or a bad flag exits 2
+// with the usage on stderr and an error that names the mistake.
+func TestUsageMistakes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args    []string
+		err     string
+		usage   string // in stderr
+		noUsage string // not in stderr: another command's usage
+	}{
+		{[]string{"nonsense"}, `unknown command "nonsense"`, "user add", ""},
+		{[]string{"--bogus"}, "-bogus", "-addr", "-email"},
+		{[]string{"serve", "--log-level", "loud"}, "--log-level", "-addr", ""},
+		{[]string{"user"}, "user needs add", "user passwd", "backup"},
+		{[]string{"user", "frobnicate"}, "frobnicate", "user passwd", "backup"},
+		{[]string{"user", "add", "--bogus"}, "-bogus", "-role", "-addr"},
+		{[]string{"user", "add", "--role", "admin"}, "--email is required", "-role", ""},
+		{[]string{"user", "list", "extra"}, `unexpected argument "extra"`, "ticketnotes user list", "-email"},
+		{[]string{"user", "passwd", "--bogus"}, "-bogus", "ticketnotes user passwd", ""},
+		{[]string{"audit"}, "audit needs verify", "audit verify", ""},
+		{[]string{"audit", "verify", "--bogus"}, "-bogus", "ticketnotes audit verify", ""},
+		{[]string{"backup"}, "--out is required", "-out", ""},
+		{[]string{"backup", "--bogus"}, "-bogus", "-out", ""},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			dir := filepath.Join(t.TempDir(), "data")
+			err := run(context.Background(), tc.args, env("TICKETNOTES_DATA_DIR", dir), strings.NewReader(""), &stdout, &stderr)
+			if err == nil || exitCode(err) != 2 {
+				t.Fatalf("err %v (exit %d), want exit 2", err, exitCode(err))
+			}
+			if !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("error %q does not name %q", err, tc.err)
+			}
+			if !strings.Contains(stderr.String(), tc.usage) {
+				t.Errorf("stderr lacks the usage (%q):\n%s", tc.usage, stderr.String())
+			}
+			if tc.noUsage != "" && strings.Contains(stderr.String(), tc.noUsage) {
+				t.Errorf("stderr shows another command's usage (%q):\n%s", tc.noUsage, stderr.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout: %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+// TestNewDataDirIsReported checks that a command creating the data folder
+// says so once, with the absolute path, so a misspelt --data-dir shows.
+func TestNewDataDirIsReported(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"user", "list"},
+		{"audit", "verify"},
+		{"backup", "--out", "OUT"}, // OUT: a new file each run
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			top := t.TempDir()
+			dir := filepath.Join(top, "typo", "data")
+			e := env("TICKETNOTES_DATA_DIR", dir)
+			var stderr bytes.Buffer
+			for i := range 2 {
+				stderr.Reset()
+				a := slices.Clone(args)
+				if n := slices.Index(a, "OUT"); n >= 0 {
+					a[n] = filepath.Join(top, fmt.Sprintf("copy-%d.db", i))
+				}
+				if err := run(context.Background(), a, e, nil, io.Discard, &stderr); err != nil {
+					t.Fatalf("run %d: %v", i, err)
+				}
+				if i == 0 {
+					want := "Created a new, empty data folder at " + dir + "\n"
+					if got := stderr.String(); strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, want) {
+						t.Errorf("stderr %q, want the one line %q", got, want)
+					}
+					if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+						t.Fatalf("data folder not created: %v", err)
+					}
+				} else if strings.Contains(stderr.String(), "Created") {
+					t.Errorf("second run reported a new folder again: %q", stderr.String())
+				}
+			}
+		})
+	}
+}
+
+// TestServeReportsNewDataDir checks the server says it created the folder.
+func TestServeReportsNewDataDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, env(), strings.NewReader(""), &stdout, &stderr)
+	}()
+	waitForURL(t, &stdout, done)
+	cancel()
+	<-done
+	if want := "Created a new, empty data folder at " + dir + "\n"; strings.Count(stderr.String(), want) != 1 {
+		t.Errorf("stderr lacks %q once:\n%s", want, stderr.String())
+	}
+}
+
+// TestDataDirNotADirectory uses a data-dir path below a regular file.
+func TestDataDirNotADirectory(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{file, filepath.Join(file, "data")} {
+		err := run(context.Background(), []string{"user", "list", "--data-dir", dir}, env(), nil, io.Discard, io.Discard)
+		want := "cannot use the data folder " + dir + ": not a directory"
+		if err == nil || err.Error() != want {
+			t.Errorf("--data-dir %s: %v, want %q", dir, err, want)
+		}
+	}
+}
+
+// TestDataDirError checks the wording of each kind of failure.
+func TestDataDirError(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("probe: %w", fs.ErrPermission), "permission denied"},
+		{&fs.PathError{Op: "open", Path: "/srv/tn/.write-check-1", Err: syscall.EACCES}, "permission denied"},
+		{&fs.PathError{Op: "open", Path: "/srv/tn/.write-check-1", Err: syscall.EPERM}, "permission denied"},
+		{&fs.PathError{Op: "mkdir", Path: "/srv/tn", Err: syscall.ENOTDIR}, "not a directory"},
+		{&fs.PathError{Op: "open", Path: "/srv/tn/.write-check-1", Err: syscall.EROFS}, "read-only file system"},
+		{errors.New("odd failure"), "odd failure"},
+	} {
+		err := dataDirError("/srv/tn", tc.err)
+		if want := "cannot use the data folder /srv/tn: " + tc.want; err.Error() != want {
+			t.Errorf("%v: %q, want %q", tc.err, err, want)
+		}
+		if !errors.Is(err, tc.err) {
+			t.Errorf("%v: the worded error does not unwrap to it", tc.err)
+		}
+	}
+}
+
+// TestDataDirUnwritable runs a command on an existing folder the user
+// cannot write to. Root writes anywhere, so as root the test runs the
+// program as nobody in a child process.
+func TestDataDirUnwritable(t *testing.T) {
+	t.Parallel()
+	want := "permission denied"
+	if os.Geteuid() != 0 {
+		dir := filepath.Join(t.TempDir(), "data")
+		if err := os.Mkdir(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o700) })
+		err := run(context.Background(), []string{"user", "list", "--data-dir", dir}, env(), nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), dir) {
+			t.Errorf("unwritable data folder: %v, want %q naming the folder", err, want)
+		}
+		return
+	}
+	// A folder nobody can enter, holding a copy of this test binary and a
+	// data folder that root owns.
+	top, err := os.MkdirTemp("", "ticketnotes-child-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(top) })
+	if err := os.Chmod(top, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(top, "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(top, "ticketnotes.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"user", "list", "--data-dir", dir},
+		{"user", "list", "--data-dir", filepath.Join(dir, "new")},
+	} {
+		cmd := exec.Command(exe, append([]string{"-test.run=^TestChildProcess$", "--"}, args...)...)
+		cmd.Env = []string{"TICKETNOTES_TEST_CHILD=1"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("%v: %v, want exit status 1:\n%s", args, err, out)
+		}
+		if !strings.Contains(string(out), want) || !strings.Contains(string(out), args[3]) || strings.Contains(string(out), "no such file") {
+			t.Errorf("%v said %q, want %q naming the folder", args, out, want)
+		}
+	}
+}
+
+// TestChildProcess is the program run by TestDataDirUnwritable in a child
+// process; it skips itself otherwise.
+func TestChildProcess(t *testing.T) {
+	if os.Getenv("TICKETNOTES_TEST_CHILD") != "1" {
+		t.Skip("runs only as a child of TestDataDirUnwritable")
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	if err := run(context.Background(), args, env(), nil, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "ticketnotes:", err)
+		os.Exit(exitCode(err))
+	}
+	os.Exit(0)
 }
