@@ -122,12 +122,19 @@ func writeNotesCSV(w io.Writer, items []views.NoteItem, loc *time.Location) erro
 type exportNote struct {
 	Account string `json:"account"`
 	providers.Note
+	// UpdatedAt shadows the note's own field: null when the vendor has no
+	// update time, instead of Go's zero time (0001-01-01).
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 func writeNotesJSON(w io.Writer, items []views.NoteItem) error {
 	out := make([]exportNote, 0, len(items))
 	for _, it := range items {
-		out = append(out, exportNote{Account: it.AccountName, Note: it.Note})
+		e := exportNote{Account: it.AccountName, Note: it.Note}
+		if !it.Note.UpdatedAt.IsZero() {
+			e.UpdatedAt = &it.Note.UpdatedAt
+		}
+		out = append(out, e)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -147,11 +154,39 @@ func writeNotesMarkdown(w io.Writer, title string, items []views.NoteItem, loc *
 			bw.printf("> %s\n", mdEscape(line))
 		}
 		for _, a := range n.Attachments {
-			bw.printf(">\n> 📎 [%s](<%s>)\n", mdEscape(a.Name), strings.ReplaceAll(a.URL, ">", "%3E"))
+			// The page's link rule: anything else is text, never a live link.
+			if u := views.LinkURL(a.URL); u != "" {
+				bw.printf(">\n> 📎 [%s](<%s>)\n", mdEscape(attachmentLabel(a)), mdAngle.Replace(u))
+			} else {
+				bw.printf(">\n> 📎 %s\n", mdEscape(attachmentText(a)))
+			}
 		}
 		bw.printf("\n")
 	}
 	return bw.err
+}
+
+// mdAngle keeps a URL inside a Markdown <...> destination.
+var mdAngle = strings.NewReplacer("<", "%3C", ">", "%3E")
+
+// attachmentLabel is the link text of an attachment.
+func attachmentLabel(a providers.Attachment) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.URL
+}
+
+// attachmentText is an attachment that is not linked: its name and, so the
+// reader still knows where it pointed, the URL as text.
+func attachmentText(a providers.Attachment) string {
+	switch {
+	case a.URL == "":
+		return a.Name
+	case a.Name == "":
+		return a.URL
+	}
+	return a.Name + " (" + a.URL + ")"
 }
 
 // mdEscape neutralises HTML and Markdown link syntax in vendor text.

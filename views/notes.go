@@ -232,14 +232,21 @@ func Linkify(s string) []Segment {
 	return out
 }
 
-// safeURL returns u when it is an http(s) URL, else "".
-func safeURL(u string) string {
+// LinkURL is the page's rule for vendor URLs that become links: it returns
+// u when it is a clean absolute http(s) URL with a host, else "" (the
+// caller then writes the text without a link). Exports use it too, so a
+// file never links what the page would not.
+func LinkURL(u string) string {
 	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") {
+	// Opaque ("https:foo") and host-less URLs are not links a person meant.
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.Opaque != "" {
 		return ""
 	}
 	return u
 }
+
+// safeURL is LinkURL under the name the templates call.
+func safeURL(u string) string { return LinkURL(u) }
 
 // addMeaning is the message id telling what adding does at a provider.
 func addMeaning(k providers.AddKind) string { return "notes.add_means." + string(k) }
