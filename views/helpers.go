@@ -52,7 +52,7 @@ func PrettyJSON(s string) string {
 		if err := json.Unmarshal(in[i:j+1], &str); err != nil {
 			return buf.String()
 		}
-		_ = enc.Encode(str) // a string always encodes; bytes.Buffer never fails
+		_ = enc.Encode(str)         // a string always encodes; bytes.Buffer never fails
 		out.Truncate(out.Len() - 1) // Encode's newline
 		i = j
 	}
