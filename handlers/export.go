@@ -30,14 +30,16 @@ func (h *Notes) ExportNotes(c *fiber.Ctx) error {
 	return h.export(c, "ticketnotes-notes", h.T(c).T("notes.title"), d.Notes)
 }
 
-// ExportConversation streams one ticket's conversation.
+// ExportConversation streams one ticket's conversation. When the vendor
+// fails it answers 502 with a page explaining the failure as the
+// conversation page does, rather than a file missing notes.
 func (h *Notes) ExportConversation(c *fiber.Ctx) error {
 	d, err := h.conversation(c)
 	if err != nil {
 		return err
 	}
 	if d.Failure != nil {
-		return fiber.NewError(http.StatusBadGateway, d.Failure.Message)
+		return Render(c, http.StatusBadGateway, views.ExportFailed(h.Page(c, "export.failed"), d))
 	}
 	title := d.AccountName + " · " + h.T(c).T("conversation.ticket") + " " + d.Ticket
 	return h.export(c, "ticketnotes-ticket-"+fileSafe(d.Ticket), title, d.Notes)
