@@ -194,16 +194,33 @@ func (d ConversationData) Path(suffix string) string {
 	return TicketPath(d.AccountID, d.Ticket) + suffix
 }
 
-// FailureLine is a provider failure as one line of text.
+// FailureLine is a provider failure as one line of text: the message,
+// then the vendor's detail, HTTP status, code and request id where known.
 func FailureLine(t interface{ T(string, ...any) string }, f ProviderFailure) string {
 	s := f.Message
-	if f.Code != "" {
-		s += " · " + t.T("field.code") + " " + f.Code
-	}
-	if f.RequestID != "" {
-		s += " · " + t.T("field.request_id") + " " + f.RequestID
+	for _, part := range failureParts(t, f) {
+		s += " · " + part
 	}
 	return s
+}
+
+// failureParts are the known facts of a failure after its message, in the
+// order FailureLine and FailureText show them.
+func failureParts(t interface{ T(string, ...any) string }, f ProviderFailure) []string {
+	var parts []string
+	if f.Detail != "" {
+		parts = append(parts, f.Detail)
+	}
+	if f.Status != 0 {
+		parts = append(parts, t.T("field.http_status", "Status", f.Status))
+	}
+	if f.Code != "" {
+		parts = append(parts, t.T("field.code")+" "+f.Code)
+	}
+	if f.RequestID != "" {
+		parts = append(parts, t.T("field.request_id")+" "+f.RequestID)
+	}
+	return parts
 }
 
 // Segment is a run of note text: plain, or a link.
