@@ -364,7 +364,8 @@ func (h *Accounts) Test(c *fiber.Ctx) error {
 }
 
 // ProviderFailure describes a provider error safely: the sentinel in the
-// viewer's language plus the vendor's code and request id, never its body.
+// viewer's language plus the vendor's HTTP status, code, request id and
+// short detail, never its body or message.
 func ProviderFailure(t interface{ T(string, ...any) string }, err error) views.ProviderFailure {
 	f := views.ProviderFailure{Message: t.T("error.provider")}
 	for _, k := range []struct {
@@ -383,7 +384,7 @@ func ProviderFailure(t interface{ T(string, ...any) string }, err error) views.P
 		}
 	}
 	if pe := providers.AsError(err); pe != nil {
-		f.Code, f.RequestID, f.Status = pe.Code, pe.RequestID, pe.Status
+		f.Code, f.RequestID, f.Status, f.Detail = pe.Code, pe.RequestID, pe.Status, pe.Detail
 	}
 	return f
 }

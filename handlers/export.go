@@ -30,14 +30,16 @@ func (h *Notes) ExportNotes(c *fiber.Ctx) error {
 	return h.export(c, "ticketnotes-notes", h.T(c).T("notes.title"), d.Notes)
 }
 
-// ExportConversation streams one ticket's conversation.
+// ExportConversation streams one ticket's conversation. When the vendor
+// fails it answers 502 with a page explaining the failure as the
+// conversation page does, rather than a file missing notes.
 func (h *Notes) ExportConversation(c *fiber.Ctx) error {
 	d, err := h.conversation(c)
 	if err != nil {
 		return err
 	}
 	if d.Failure != nil {
-		return fiber.NewError(http.StatusBadGateway, d.Failure.Message)
+		return Render(c, http.StatusBadGateway, views.ExportFailed(h.Page(c, "export.failed"), d))
 	}
 	title := d.AccountName + " · " + h.T(c).T("conversation.ticket") + " " + d.Ticket
 	return h.export(c, "ticketnotes-ticket-"+fileSafe(d.Ticket), title, d.Notes)
@@ -122,12 +124,19 @@ func writeNotesCSV(w io.Writer, items []views.NoteItem, loc *time.Location) erro
 type exportNote struct {
 	Account string `json:"account"`
 	providers.Note
+	// UpdatedAt shadows the note's own field: null when the vendor has no
+	// update time, instead of Go's zero time (0001-01-01).
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 func writeNotesJSON(w io.Writer, items []views.NoteItem) error {
 	out := make([]exportNote, 0, len(items))
 	for _, it := range items {
-		out = append(out, exportNote{Account: it.AccountName, Note: it.Note})
+		e := exportNote{Account: it.AccountName, Note: it.Note}
+		if !it.Note.UpdatedAt.IsZero() {
+			e.UpdatedAt = &it.Note.UpdatedAt
+		}
+		out = append(out, e)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -147,11 +156,39 @@ func writeNotesMarkdown(w io.Writer, title string, items []views.NoteItem, loc *
 			bw.printf("> %s\n", mdEscape(line))
 		}
 		for _, a := range n.Attachments {
-			bw.printf(">\n> 📎 [%s](<%s>)\n", mdEscape(a.Name), strings.ReplaceAll(a.URL, ">", "%3E"))
+			// The page's link rule: anything else is text, never a live link.
+			if u := views.LinkURL(a.URL); u != "" {
+				bw.printf(">\n> 📎 [%s](<%s>)\n", mdEscape(attachmentLabel(a)), mdAngle.Replace(u))
+			} else {
+				bw.printf(">\n> 📎 %s\n", mdEscape(attachmentText(a)))
+			}
 		}
 		bw.printf("\n")
 	}
 	return bw.err
+}
+
+// mdAngle keeps a URL inside a Markdown <...> destination.
+var mdAngle = strings.NewReplacer("<", "%3C", ">", "%3E")
+
+// attachmentLabel is the link text of an attachment.
+func attachmentLabel(a providers.Attachment) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.URL
+}
+
+// attachmentText is an attachment that is not linked: its name and, so the
+// reader still knows where it pointed, the URL as text.
+func attachmentText(a providers.Attachment) string {
+	switch {
+	case a.URL == "":
+		return a.Name
+	case a.Name == "":
+		return a.URL
+	}
+	return a.Name + " (" + a.URL + ")"
 }
 
 // mdEscape neutralises HTML and Markdown link syntax in vendor text.

@@ -28,6 +28,7 @@ type Error struct {
 	Code      string // vendor error code
 	Message   string // vendor message, for logs
 	RequestID string // vendor request id (RequestId, X-Tt-Logid, ...)
+	Detail    string // short, safe detail from the vendor (denied action, ...)
 	Err       error  // underlying cause, if any
 }
 

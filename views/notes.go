@@ -221,16 +221,33 @@ func (d ConversationData) Path(suffix string) string {
 	return TicketPath(d.AccountID, d.Ticket) + suffix
 }
 
-// FailureLine is a provider failure as one line of text.
+// FailureLine is a provider failure as one line of text: the message,
+// then the vendor's detail, HTTP status, code and request id where known.
 func FailureLine(t interface{ T(string, ...any) string }, f ProviderFailure) string {
 	s := f.Message
-	if f.Code != "" {
-		s += " · " + t.T("field.code") + " " + f.Code
-	}
-	if f.RequestID != "" {
-		s += " · " + t.T("field.request_id") + " " + f.RequestID
+	for _, part := range failureParts(t, f) {
+		s += " · " + part
 	}
 	return s
+}
+
+// failureParts are the known facts of a failure after its message, in the
+// order FailureLine and FailureText show them.
+func failureParts(t interface{ T(string, ...any) string }, f ProviderFailure) []string {
+	var parts []string
+	if f.Detail != "" {
+		parts = append(parts, f.Detail)
+	}
+	if f.Status != 0 {
+		parts = append(parts, t.T("field.http_status", "Status", f.Status))
+	}
+	if f.Code != "" {
+		parts = append(parts, t.T("field.code")+" "+f.Code)
+	}
+	if f.RequestID != "" {
+		parts = append(parts, t.T("field.request_id")+" "+f.RequestID)
+	}
+	return parts
 }
 
 // Segment is a run of note text: plain, or a link.
@@ -259,14 +276,21 @@ func Linkify(s string) []Segment {
 	return out
 }
 
-// safeURL returns u when it is an http(s) URL, else "".
-func safeURL(u string) string {
+// LinkURL is the page's rule for vendor URLs that become links: it returns
+// u when it is a clean absolute http(s) URL with a host, else "" (the
+// caller then writes the text without a link). Exports use it too, so a
+// file never links what the page would not.
+func LinkURL(u string) string {
 	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") {
+	// Opaque ("https:foo") and host-less URLs are not links a person meant.
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.Opaque != "" {
 		return ""
 	}
 	return u
 }
+
+// safeURL is LinkURL under the name the templates call.
+func safeURL(u string) string { return LinkURL(u) }
 
 // addMeaning is the message id telling what adding does at a provider.
 func addMeaning(k providers.AddKind) string { return "notes.add_means." + string(k) }
