@@ -289,8 +289,6 @@ func LinkURL(u string) string {
 	return u
 }
 
-// safeURL is LinkURL under the name the templates call.
-func safeURL(u string) string { return LinkURL(u) }
 
 // addMeaning is the message id telling what adding does at a provider.
 func addMeaning(k providers.AddKind) string { return "notes.add_means." + string(k) }
