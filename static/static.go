@@ -28,8 +28,10 @@ type Asset struct {
 	Name        string // path inside FS, e.g. "app.css"
 	URL         string // content-hashed URL, e.g. "/static/app.3f2a9c1b.css"
 	ContentType string
-	ETag        string // quoted content hash
-	Body        []byte
+	// ETag is weak because the compress middleware sends the same file
+	// in several encodings, which a strong tag would have to tell apart.
+	ETag string
+	Body []byte
 }
 
 // index maps both the plain and the hashed path (inside Prefix) to the file.
@@ -69,7 +71,7 @@ func buildIndex(fsys fs.FS) index {
 			ct = "application/octet-stream"
 		}
 		hashed := strings.TrimSuffix(name, ext) + "." + hash + ext
-		a := &Asset{Name: name, URL: Prefix + hashed, ContentType: ct, ETag: `"` + hash + `"`, Body: body}
+		a := &Asset{Name: name, URL: Prefix + hashed, ContentType: ct, ETag: `W/"` + hash + `"`, Body: body}
 		ix.byName[name] = a
 		ix.byHashed[hashed] = a
 		return nil

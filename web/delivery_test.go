@@ -228,6 +228,13 @@ func TestStaticFilesAreHashedAndImmutable(t *testing.T) {
 		if csp := resp.Header.Get("Content-Security-Policy"); csp == "" {
 			t.Errorf("GET %s: no CSP", l)
 		}
+		// A browser revalidating the plain name's copy gets a 304.
+		etag := resp.Header.Get("ETag")
+		if resp, body := anon.get("/static/"+name, "If-None-Match", `"x", `+strings.TrimPrefix(etag, "W/")); etag == "" ||
+			resp.StatusCode != http.StatusNotModified || body != "" {
+			t.Errorf("GET /static/%s, If-None-Match %s: %d, %d bytes; want 304 and no body", name, etag,
+				resp.StatusCode, len(body))
+		}
 		// A hash that is not the current one (an old build's, or made up)
 		// is not found, and nothing says to keep that answer.
 		stale := "/static/" + m[1] + ".00000000" + ext

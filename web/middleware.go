@@ -85,12 +85,24 @@ func staticFiles() fiber.Handler {
 		// Also on uncompressed answers, so a shared cache never hands a
 		// stored uncompressed copy to a client that asked for brotli.
 		c.Vary(fiber.HeaderAcceptEncoding)
-		if c.Get(fiber.HeaderIfNoneMatch) == a.ETag {
+		if etagMatches(c.Get(fiber.HeaderIfNoneMatch), a.ETag) {
 			c.Status(http.StatusNotModified)
 			return nil
 		}
 		return c.Send(a.Body)
 	}
+}
+
+// etagMatches is the weak comparison of If-None-Match (a list of tags, or
+// "*") with the weak tag etag.
+func etagMatches(ifNoneMatch, etag string) bool {
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == strings.TrimPrefix(etag, "W/") {
+			return true
+		}
+	}
+	return false
 }
 
 // noStore keeps every other response — pages, partials, exports, errors —
