@@ -288,3 +288,28 @@ func TestTemplatesNameStaticFilesThroughTheHelper(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNotesPageCompressed is BenchmarkNotesPageCached with the page
+// compressed as a browser asks for it; the difference is the compression's
+// cost. wire-B/op is the compressed page's size.
+func BenchmarkNotesPageCompressed(b *testing.B) {
+	bs := newBenchServer(b, demoAdmin)
+	checkNotesPage(b, bs.get(b, "/notes", http.StatusOK), notesPageSizeForTest) // fills the cache
+	for _, enc := range []string{"gzip", "br"} {
+		b.Run(enc, func(b *testing.B) {
+			size := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodGet, "/notes", nil)
+				req.Header.Set("Cookie", bs.cookie)
+				req.Header.Set("Accept-Encoding", enc)
+				resp, body := bs.do(b, req)
+				if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != enc {
+					b.Fatalf("GET /notes: %d, Content-Encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+				}
+				size = len(body)
+			}
+			b.ReportMetric(float64(size), "wire-B/op")
+		})
+	}
+}
