@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/session"
 
 	"github.com/ticketnotes/ticketnotes/handlers"
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/static"
 	"github.com/ticketnotes/ticketnotes/views/i18n"
 )
 
@@ -33,6 +35,87 @@ func securityHeaders(secure bool) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// compression compresses response bodies with brotli or gzip, whichever the
+// request accepts (brotli first). It runs after the handler and changes only
+// the body and Content-Encoding/Vary, so the CSP, Content-Disposition and
+// htmx headers pass through. Bodies under 200 bytes, types that are not
+// text-like and errors (the app's error handler renders those later) are
+// sent as they are. An event stream is never compressed: a compressor may
+// hold back events until it has a block to write.
+//
+// Pages carry the CSRF token next to reflected query text, the setting a
+// BREACH attack on compressed HTTPS needs. The session cookie is SameSite
+// Lax, so cross-site requests other than top-level navigations carry no
+// session; masking the token anew in each response would close the rest.
+func compression() fiber.Handler {
+	return compress.New(compress.Config{
+		Level: compress.LevelDefault,
+		Next: func(c *fiber.Ctx) bool {
+			return strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream")
+		},
+	})
+}
+
+// Cache lifetimes of the static files.
+const (
+	// cacheImmutable is for a content-hashed name: its bytes never change.
+	cacheImmutable = "public, max-age=31536000, immutable"
+	// cachePlain is for the plain name, kept for links from outside the
+	// app; its bytes change with each release, so it is revalidated soon.
+	cachePlain = "public, max-age=300"
+)
+
+// staticFiles serves the embedded files under static.Prefix: the current
+// content-hashed name with a year-long immutable cache, the plain name with
+// a short one. Any other path (a stale or made-up hash) goes on to the
+// app's 404, which is not cacheable.
+func staticFiles() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if c.Method() != http.MethodGet && c.Method() != http.MethodHead {
+			return c.Next()
+		}
+		a, hashed := static.Lookup(strings.TrimPrefix(c.Path(), static.Prefix))
+		if a == nil {
+			return c.Next()
+		}
+		cc := cachePlain
+		if hashed {
+			cc = cacheImmutable
+		}
+		c.Set(fiber.HeaderCacheControl, cc)
+		c.Set(fiber.HeaderContentType, a.ContentType)
+		c.Set(fiber.HeaderETag, a.ETag)
+		// Also on uncompressed answers, so a shared cache never hands a
+		// stored uncompressed copy to a client that asked for brotli.
+		c.Vary(fiber.HeaderAcceptEncoding)
+		if etagMatches(c.Get(fiber.HeaderIfNoneMatch), a.ETag) {
+			c.Status(http.StatusNotModified)
+			return nil
+		}
+		return c.Send(a.Body)
+	}
+}
+
+// etagMatches is the weak comparison of If-None-Match (a list of tags, or
+// "*") with the weak tag etag.
+func etagMatches(ifNoneMatch, etag string) bool {
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == strings.TrimPrefix(etag, "W/") {
+			return true
+		}
+	}
+	return false
+}
+
+// noStore keeps every other response — pages, partials, exports, errors —
+// out of browser and proxy caches: they show one signed-in user's data, or
+// carry a CSRF token. A handler may still set its own Cache-Control.
+func noStore(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
 }
 
 // requestLogger gives the request a logger carrying its id and logs one

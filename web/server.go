@@ -13,7 +13,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/csrf"
-	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
@@ -121,7 +120,9 @@ func (s *Server) mount(cat *i18n.Catalog) {
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
 	app.Use(requestLogger(s.log))
 	app.Use(securityHeaders(s.cfg.SecureCookies))
-	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
+	app.Use(compression())
+	app.Use(strings.TrimSuffix(static.Prefix, "/"), staticFiles())
+	app.Use(noStore)
 	app.Use(loadViewer(s.sessions, s.db, cat, time.Local))
 	app.Use(csrf.New(csrf.Config{
 		Session:        s.sessions,
