@@ -175,6 +175,14 @@ type CheckResult struct {
 	RequestID string
 }
 
+// Receipt is what a successful write leaves behind for the audit log.
+type Receipt struct {
+	// RequestID is the vendor's request id of the write call (Alibaba's
+	// RequestId, Feishu's X-Tt-Logid, Sendbird's X-Request-Id); empty when
+	// the vendor sends none.
+	RequestID string
+}
+
 // Provider is what the dashboard calls on a vendor account. Every method
 // returns an *Error (matching one of the Err sentinels with errors.Is) when
 // the vendor refuses or fails, and ErrUnsupported for operations the
@@ -185,12 +193,14 @@ type Provider interface {
 	ListNotes(ctx context.Context, q Query) (NoteList, error)
 	// ListTickets returns tickets, newest first.
 	ListTickets(ctx context.Context, q TicketQuery) ([]Ticket, error)
-	// AddNote adds a note to a ticket and returns it as the vendor stored it.
-	AddNote(ctx context.Context, ticketID, body string) (Note, error)
-	// UpdateNote replaces a note's text.
-	UpdateNote(ctx context.Context, ticketID, noteID, body string) (Note, error)
-	// DeleteNote deletes a note.
-	DeleteNote(ctx context.Context, ticketID, noteID string) error
+	// AddNote adds a note to a ticket and returns it as the vendor stored it,
+	// with the write's receipt.
+	AddNote(ctx context.Context, ticketID, body string) (Note, Receipt, error)
+	// UpdateNote replaces a note's text and returns the note and the
+	// write's receipt.
+	UpdateNote(ctx context.Context, ticketID, noteID, body string) (Note, Receipt, error)
+	// DeleteNote deletes a note and returns the write's receipt.
+	DeleteNote(ctx context.Context, ticketID, noteID string) (Receipt, error)
 	// Check performs a real read call to prove the credentials work.
 	Check(ctx context.Context) (CheckResult, error)
 }

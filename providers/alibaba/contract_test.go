@@ -285,9 +285,12 @@ func TestAddNote(t *testing.T) {
 	ticketID := sim.TicketIDs()[0]
 	before := sim.NoteCount()
 	body := "已续费成功 <b>thanks</b> & 🎉 100%+"
-	n, err := c.AddNote(context.Background(), ticketID, body)
+	n, rcpt, err := c.AddNote(context.Background(), ticketID, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := sim.LastRequestID("ReplyTicket"); want == "" || rcpt.RequestID != want {
+		t.Errorf("receipt request id %q, want ReplyTicket's %q", rcpt.RequestID, want)
 	}
 	if sim.NoteCount() != before+1 {
 		t.Errorf("simulator holds %d notes, want %d", sim.NoteCount(), before+1)
@@ -318,10 +321,10 @@ func TestEditAndDeleteUnsupported(t *testing.T) {
 	if caps.Add != providers.AddSupportReply || caps.Edit || caps.Delete || !caps.NeedsTicket || caps.ServerDateFilter {
 		t.Errorf("capabilities = %+v", caps)
 	}
-	if _, err := c.UpdateNote(context.Background(), "T", "1", "x"); !errors.Is(err, providers.ErrUnsupported) {
+	if _, _, err := c.UpdateNote(context.Background(), "T", "1", "x"); !errors.Is(err, providers.ErrUnsupported) {
 		t.Errorf("UpdateNote err = %v, want ErrUnsupported", err)
 	}
-	if err := c.DeleteNote(context.Background(), "T", "1"); !errors.Is(err, providers.ErrUnsupported) {
+	if _, err := c.DeleteNote(context.Background(), "T", "1"); !errors.Is(err, providers.ErrUnsupported) {
 		t.Errorf("DeleteNote err = %v, want ErrUnsupported", err)
 	}
 }
@@ -430,7 +433,7 @@ func TestVendorErrors(t *testing.T) {
 		{
 			name: "empty reply",
 			call: func(c *Client) error {
-				_, err := c.AddNote(context.Background(), "0000NOPE0", " ")
+				_, _, err := c.AddNote(context.Background(), "0000NOPE0", " ")
 				return err
 			},
 			wantKind: providers.ErrInvalid, wantCode: "param.illegal", wantStatus: 400,
@@ -535,7 +538,7 @@ func TestWritesAreNotRetried(t *testing.T) {
 	sim, c := setup(t, alibabasim.Options{Seed: 15}, nil)
 	sim.Faults.Arm(simfault.ServerError, 1)
 	before := sim.NoteCount()
-	_, err := c.AddNote(context.Background(), sim.TicketIDs()[0], "hello")
+	_, _, err := c.AddNote(context.Background(), sim.TicketIDs()[0], "hello")
 	if !errors.Is(err, providers.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
 	}

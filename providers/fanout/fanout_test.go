@@ -32,16 +32,16 @@ func (p *fakeProvider) ListTickets(context.Context, providers.TicketQuery) ([]pr
 	return nil, providers.ErrUnsupported
 }
 
-func (p *fakeProvider) AddNote(context.Context, string, string) (providers.Note, error) {
-	return providers.Note{}, providers.ErrUnsupported
+func (p *fakeProvider) AddNote(context.Context, string, string) (providers.Note, providers.Receipt, error) {
+	return providers.Note{}, providers.Receipt{}, providers.ErrUnsupported
 }
 
-func (p *fakeProvider) UpdateNote(context.Context, string, string, string) (providers.Note, error) {
-	return providers.Note{}, providers.ErrUnsupported
+func (p *fakeProvider) UpdateNote(context.Context, string, string, string) (providers.Note, providers.Receipt, error) {
+	return providers.Note{}, providers.Receipt{}, providers.ErrUnsupported
 }
 
-func (p *fakeProvider) DeleteNote(context.Context, string, string) error {
-	return providers.ErrUnsupported
+func (p *fakeProvider) DeleteNote(context.Context, string, string) (providers.Receipt, error) {
+	return providers.Receipt{}, providers.ErrUnsupported
 }
 
 func (p *fakeProvider) Check(context.Context) (providers.CheckResult, error) {

@@ -417,7 +417,7 @@ func TestAddNoteSendsCustomerMessage(t *testing.T) {
 	ticketID := f.sim.TicketIDs()[3]
 	body := "您好 <b>Alice</b>, please retry 🙏\nsecond line"
 
-	note, err := f.client.AddNote(context.Background(), ticketID, body)
+	note, rcpt, err := f.client.AddNote(context.Background(), ticketID, body)
 	if err != nil {
 		t.Fatalf("AddNote: %v", err)
 	}
@@ -429,6 +429,9 @@ func TestAddNoteSendsCustomerMessage(t *testing.T) {
 	writes := requestsTo(f.sim, http.MethodPost, "/messages", 0)
 	if len(writes) != 1 {
 		t.Fatalf("%d writes, want 1", len(writes))
+	}
+	if rcpt.RequestID == "" || rcpt.RequestID != writes[0].LogID {
+		t.Errorf("receipt request id %q, want the send's X-Tt-Logid %q", rcpt.RequestID, writes[0].LogID)
 	}
 	var sent struct {
 		MsgType string `json:"msg_type"`
@@ -471,7 +474,7 @@ func TestAddNoteRefusesEmptyInput(t *testing.T) {
 		{"blank body", f.sim.TicketIDs()[0], " \n\t"},
 	}
 	for _, tt := range tests {
-		_, err := f.client.AddNote(context.Background(), tt.ticket, tt.body)
+		_, _, err := f.client.AddNote(context.Background(), tt.ticket, tt.body)
 		wantError(t, err, providers.ErrInvalid, "", 0)
 	}
 	if n := len(f.sim.Requests()); n != 0 {
@@ -482,9 +485,10 @@ func TestAddNoteRefusesEmptyInput(t *testing.T) {
 func TestEditAndDeleteUnsupported(t *testing.T) {
 	t.Parallel()
 	c := setup(t, feishusim.Options{Seed: 43}, nil).client
-	_, err := c.UpdateNote(context.Background(), "1", "2", "x")
+	_, _, err := c.UpdateNote(context.Background(), "1", "2", "x")
 	wantError(t, err, providers.ErrUnsupported, "", 0)
-	wantError(t, c.DeleteNote(context.Background(), "1", "2"), providers.ErrUnsupported, "", 0)
+	_, err = c.DeleteNote(context.Background(), "1", "2")
+	wantError(t, err, providers.ErrUnsupported, "", 0)
 	caps := c.Capabilities()
 	want := providers.Capabilities{Add: providers.AddCustomerMessage, NeedsTicket: true, ServerDateFilter: true}
 	if caps != want {
@@ -518,7 +522,7 @@ func TestVendorErrorsFromSimulator(t *testing.T) {
 			return err
 		}, kind: providers.ErrNotFound, code: "154004", status: 404, tokenCalls: 1},
 		{name: "add to unknown ticket", call: func(c *Client) error {
-			_, err := c.AddNote(context.Background(), "404404", "hi")
+			_, _, err := c.AddNote(context.Background(), "404404", "hi")
 			return err
 		}, kind: providers.ErrNotFound, code: "154004", status: 404, tokenCalls: 1},
 		{name: "rate limited", edit: noRetry, arm: func(s *feishusim.Server) { s.Faults.Arm(simfault.RateLimit, -1) },
@@ -614,7 +618,7 @@ func TestWritesAreNotRetried(t *testing.T) {
 		}
 		before := f.sim.NoteCount()
 		f.sim.Faults.Arm(tt.fault, 1)
-		_, err := f.client.AddNote(context.Background(), f.sim.TicketIDs()[0], "hello")
+		_, _, err := f.client.AddNote(context.Background(), f.sim.TicketIDs()[0], "hello")
 		wantError(t, err, tt.kind, tt.code, tt.status)
 		if n := f.sim.MessageWrites(); n != 1 {
 			t.Errorf("fault %d: simulator saw %d writes, want exactly 1", tt.fault, n)
@@ -644,7 +648,7 @@ func TestRefusedTokenIsRenewedOnce(t *testing.T) {
 	// A refused write was not applied, so it is sent again with a new token.
 	before := f.sim.NoteCount()
 	f.sim.Faults.Arm(simfault.ExpiredToken, 1)
-	if _, err := f.client.AddNote(ctx, f.sim.TicketIDs()[0], "after refresh"); err != nil {
+	if _, _, err := f.client.AddNote(ctx, f.sim.TicketIDs()[0], "after refresh"); err != nil {
 		t.Fatalf("write after token refusal: %v", err)
 	}
 	if n := f.sim.MessageWrites(); n != 2 {

@@ -384,32 +384,34 @@ type sendResponse struct {
 // AddNote sends body as a text message to the ticket's customer, who sees
 // it in the helpdesk chat. The vendor answers only the new message id, so
 // the note is built from what was sent: CreatedAt is the local send time
-// and Raw is the vendor's answer. It returns a *providers.Error of kind
-// providers.ErrInvalid for an empty ticket id or body (without calling the
-// vendor), and the vendor's refusal otherwise; the send is never retried
-// blindly.
-func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.Note, error) {
+// and Raw is the vendor's answer. The receipt holds the send's X-Tt-Logid.
+// It returns a *providers.Error of kind providers.ErrInvalid for an empty
+// ticket id or body (without calling the vendor), and the vendor's refusal
+// otherwise; the send is never retried blindly.
+func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.Note, providers.Receipt, error) {
 	const op = "add note"
 	if ticketID == "" {
-		return providers.Note{}, invalid(op, "ticket id is required")
+		return providers.Note{}, providers.Receipt{}, invalid(op, "ticket id is required")
 	}
 	if strings.TrimSpace(body) == "" {
-		return providers.Note{}, invalid(op, "message text is empty")
+		return providers.Note{}, providers.Receipt{}, invalid(op, "message text is empty")
 	}
 	content := textContent(body)
 	reqBody, err := json.Marshal(sendRequest{MsgType: "text", Content: content})
 	if err != nil {
-		return providers.Note{}, &providers.Error{Provider: providers.KindFeishu, Op: op, Kind: providers.ErrInvalid, Err: err}
+		return providers.Note{}, providers.Receipt{}, &providers.Error{Provider: providers.KindFeishu, Op: op, Kind: providers.ErrInvalid, Err: err}
 	}
 	var raw json.RawMessage
-	if _, err := c.do(ctx, call{op: op, method: http.MethodPost, path: messagesPath(ticketID), body: reqBody, write: true}, &raw); err != nil {
-		return providers.Note{}, err
+	logID, err := c.do(ctx, call{op: op, method: http.MethodPost, path: messagesPath(ticketID), body: reqBody, write: true}, &raw)
+	if err != nil {
+		return providers.Note{}, providers.Receipt{}, err
 	}
+	rcpt := providers.Receipt{RequestID: logID}
 	var resp sendResponse
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &resp); err != nil {
-			return providers.Note{}, &providers.Error{Provider: providers.KindFeishu, Op: op, Kind: providers.ErrUnavailable,
-				Err: fmt.Errorf("decode send response: %w", err)}
+			return providers.Note{}, rcpt, &providers.Error{Provider: providers.KindFeishu, Op: op, Kind: providers.ErrUnavailable,
+				RequestID: logID, Err: fmt.Errorf("decode send response: %w", err)}
 		}
 	}
 	return providers.Note{
@@ -423,7 +425,7 @@ func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.
 		ContentType: "text",
 		CreatedAt:   c.now().UTC(),
 		Raw:         bytes.Clone(raw),
-	}, nil
+	}, rcpt, nil
 }
 
 // flexString reads a JSON string, or a number or other value as its JSON

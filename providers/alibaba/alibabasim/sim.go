@@ -53,6 +53,10 @@ type Server struct {
 	nonces    map[string]time.Time
 	calls     map[string]int
 	last      map[string]url.Values
+	lastReqID map[string]string
+	// denied holds the actions refused as a real 403 would; the value says
+	// whether AccessDeniedDetail is sent as an object.
+	denied    map[string]bool
 	inFlight  int
 	maxFlight int
 }
@@ -92,6 +96,8 @@ func New(opts Options) *Server {
 		nonces:    map[string]time.Time{},
 		calls:     map[string]int{},
 		last:      map[string]url.Values{},
+		lastReqID: map[string]string{},
+		denied:    map[string]bool{},
 	}
 	s.generate(opts, opts.Now())
 	return s
@@ -152,6 +158,14 @@ func (s *Server) LastParams(action string) url.Values {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return cloneValues(s.last[action])
+}
+
+// LastRequestID returns the RequestId answered to the latest request named
+// action, or "".
+func (s *Server) LastRequestID(action string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastReqID[action]
 }
 
 // MaxInFlight returns the most requests the simulator was serving at once.
@@ -221,7 +235,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	params := r.Form
 	action := params.Get("Action")
-	s.begin(action, params)
+	s.begin(action, params, requestID)
 	defer s.end()
 
 	if d := s.Faults.Latency(); d > 0 {
@@ -287,10 +301,11 @@ func (s *Server) uidValue() string {
 	return s.uid
 }
 
-func (s *Server) begin(action string, p url.Values) {
+func (s *Server) begin(action string, p url.Values, requestID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[action]++
+	s.lastReqID[action] = requestID
 	s.last[action] = cloneValues(p)
 	s.inFlight++
 	s.maxFlight = max(s.maxFlight, s.inFlight)

@@ -87,7 +87,11 @@ type Request struct {
 	Path        string // without the /platform/v1 prefix
 	Query       string // raw query
 	ContentType string
-	Body        string
+	// HasContentType tells a Content-Type header sent empty from none.
+	HasContentType bool
+	Body           string
+	// RequestID is the X-Request-Id the simulator answered with.
+	RequestID string
 }
 
 // Server is a simulated Desk application. It is safe for concurrent use.
@@ -343,11 +347,13 @@ func (s *Server) arrive(r *http.Request, path string, body []byte) string {
 		// A long-running demo keeps only the recent half.
 		s.log = slices.Delete(s.log, 0, maxLog/2)
 	}
+	id := fmt.Sprintf("sbd-%s-%06d", strings.ToLower(s.appID[:8]), s.reqSeq)
+	_, hasCT := r.Header["Content-Type"]
 	s.log = append(s.log, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery,
-		ContentType: r.Header.Get("Content-Type"), Body: string(body)})
+		ContentType: r.Header.Get("Content-Type"), HasContentType: hasCT, Body: string(body), RequestID: id})
 	s.inFlight++
 	s.maxIn = max(s.maxIn, s.inFlight)
-	return fmt.Sprintf("sbd-%s-%06d", strings.ToLower(s.appID[:8]), s.reqSeq)
+	return id
 }
 
 func (s *Server) leave() {
