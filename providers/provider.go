@@ -78,12 +78,16 @@ type Attachment struct {
 
 // Note is one note or message of a ticket, normalised across vendors.
 type Note struct {
-	Provider   Kind   `json:"provider"`
-	AccountID  uint   `json:"account_id"`
-	TicketID   string `json:"ticket_id"`
-	ID         string `json:"id"`
-	AuthorName string `json:"author_name"`
-	AuthorRole Role   `json:"author_role"`
+	Provider  Kind   `json:"provider"`
+	AccountID uint   `json:"account_id"`
+	TicketID  string `json:"ticket_id"`
+	ID        string `json:"id"`
+	// ChatMessageID is the vendor's second id of the note where it has one:
+	// Feishu's chat message_id (ID is the ticket-message id). Empty
+	// elsewhere.
+	ChatMessageID string `json:"chat_message_id,omitempty"`
+	AuthorName    string `json:"author_name"`
+	AuthorRole    Role   `json:"author_role"`
 	// Body is plain text, safe to show once escaped; links in rich text are
 	// kept as "text (url)".
 	Body string `json:"body"`

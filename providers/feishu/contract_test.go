@@ -421,9 +421,15 @@ func TestAddNoteSendsCustomerMessage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AddNote: %v", err)
 	}
-	if note.ID == "" || note.TicketID != ticketID || note.Body != body || note.AuthorRole != providers.RoleAgent ||
+	if note.ID == "" || note.TicketID != ticketID || note.Body != body || note.AuthorRole != providers.RoleSystem ||
 		note.ContentType != "text" || !note.CreatedAt.Equal(epoch) || note.AccountID != 7 {
 		t.Errorf("note = %+v", note)
+	}
+	// The send answers only message_id; the note's id is the ticket-message
+	// id the re-read shows for it.
+	stored := f.sim.Messages()[0]
+	if stored.TicketID != ticketID || note.ID != stored.ID || note.ChatMessageID != stored.MessageID || note.ID == stored.MessageID {
+		t.Errorf("note id %q / chat id %q, want the stored %q / %q", note.ID, note.ChatMessageID, stored.ID, stored.MessageID)
 	}
 
 	writes := requestsTo(f.sim, http.MethodPost, "/messages", 0)
@@ -456,8 +462,8 @@ func TestAddNoteSendsCustomerMessage(t *testing.T) {
 	for _, n := range list.Notes {
 		if n.ID == note.ID {
 			found = true
-			if n.Body != body || n.AuthorRole != providers.RoleAgent {
-				t.Errorf("listed note = %q by %s, want %q by agent", n.Body, n.AuthorRole, body)
+			if n.Body != body || n.AuthorRole != providers.RoleSystem {
+				t.Errorf("listed note = %q by %s, want %q by system", n.Body, n.AuthorRole, body)
 			}
 		}
 	}
@@ -517,14 +523,17 @@ func TestVendorErrorsFromSimulator(t *testing.T) {
 			call: check, kind: providers.ErrUnauthorized, code: "10003", status: 400, tokenCalls: 1},
 		{name: "wrong helpdesk token", edit: func(a *providers.Account, _ *providers.Options) { a.Secrets["helpdesk_token"] = "ht-wrong" },
 			call: check, kind: providers.ErrUnauthorized, code: "154001", status: 401, tokenCalls: 1},
+		// The vendor has no not-found code: an unknown ticket is 400 / 154000,
+		// which a read of one ticket reports as not found.
 		{name: "unknown ticket", call: func(c *Client) error {
 			_, err := c.ListNotes(context.Background(), providers.Query{TicketID: "404404"})
 			return err
-		}, kind: providers.ErrNotFound, code: "154004", status: 404, tokenCalls: 1},
+		}, kind: providers.ErrNotFound, code: "154000", status: 400, tokenCalls: 1},
+		// A send is no read: the same answer stays a bad request.
 		{name: "add to unknown ticket", call: func(c *Client) error {
 			_, _, err := c.AddNote(context.Background(), "404404", "hi")
 			return err
-		}, kind: providers.ErrNotFound, code: "154004", status: 404, tokenCalls: 1},
+		}, kind: providers.ErrInvalid, code: "154000", status: 400, tokenCalls: 1},
 		{name: "rate limited", edit: noRetry, arm: func(s *feishusim.Server) { s.Faults.Arm(simfault.RateLimit, -1) },
 			call: check, kind: providers.ErrRateLimited, code: "99991400", status: 429, tokenCalls: 1},
 		{name: "internal error", edit: noRetry, arm: func(s *feishusim.Server) { s.Faults.Arm(simfault.ServerError, -1) },
@@ -736,7 +745,6 @@ func TestVendorErrorTable(t *testing.T) {
 		{400, 154000, providers.ErrInvalid},
 		{401, 154001, providers.ErrUnauthorized},
 		{403, 154003, providers.ErrForbidden},
-		{404, 154004, providers.ErrNotFound},
 		{500, 155000, providers.ErrUnavailable},
 		{400, 99991663, providers.ErrUnauthorized},
 		{401, 99991663, providers.ErrUnauthorized},
@@ -795,7 +803,9 @@ func TestRoleOf(t *testing.T) {
 	}{
 		{"ou_guest", p, providers.RoleCustomer},
 		{"ou_agent", p, providers.RoleAgent},
-		{"ou_bot", p, providers.RoleAgent},
+		// Neither the guest nor an agent of the ticket: the helpdesk bot or
+		// the app's own sender.
+		{"ou_bot", p, providers.RoleSystem},
 		{"", p, providers.RoleSystem},
 		{"ou_agent", people{agents: map[string]bool{"ou_agent": true}}, providers.RoleAgent},
 		{"ou_someone", people{}, providers.RoleCustomer},
