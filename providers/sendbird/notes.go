@@ -33,14 +33,15 @@ const day = 24 * time.Hour
 // ListNotes returns the notes created in q's range, newest first, filtered
 // to q.TicketID when it is set. The range is sent as whole UTC days, split
 // into windows the vendor accepts, and filtered to the exact instants here.
-// It returns a *providers.Error of kind ErrInvalid for a non-numeric ticket
-// id, and the vendor's error otherwise.
+// It returns a *providers.Error of kind ErrNotFound, without calling the
+// vendor, for a ticket id that is not an integer (Desk ticket ids are, so
+// no Desk ticket has it), and the vendor's error otherwise.
 func (c *Client) ListNotes(ctx context.Context, q providers.Query) (providers.NoteList, error) {
 	const op = "list notes"
 	if q.TicketID != "" {
 		id, ok := parseID(q.TicketID)
 		if !ok {
-			return providers.NoteList{}, invalid(op, "ticket id must be an integer")
+			return providers.NoteList{}, notFound(op, "no Desk ticket has a non-integer id")
 		}
 		q.TicketID = id
 	}

@@ -367,7 +367,7 @@ func TestAddUpdateDeleteNote(t *testing.T) {
 	}
 	log := sim.Log()
 	post := log[len(log)-1]
-	if post.Method != http.MethodPost || post.Path != "/ticket_notes" || post.ContentType != "application/json; charset=utf8" {
+	if post.Method != http.MethodPost || post.Path != "/ticket_notes" || post.ContentType != "application/json; charset=utf-8" {
 		t.Errorf("create sent as %+v", post)
 	}
 	if rcpt.RequestID == "" || rcpt.RequestID != post.RequestID {
@@ -424,7 +424,6 @@ func TestWritesRefuseBadInputWithoutCallingVendor(t *testing.T) {
 		{"update non-numeric note", func() error { _, _, err := c.UpdateNote(ctx, "1002", "abc", "x"); return err }},
 		{"update non-numeric ticket", func() error { _, _, err := c.UpdateNote(ctx, "x", "50001", "x"); return err }},
 		{"delete non-numeric note", func() error { _, err := c.DeleteNote(ctx, "1002", "1; DROP"); return err }},
-		{"list non-numeric ticket", func() error { _, err := c.ListNotes(ctx, providers.Query{TicketID: "abc"}); return err }},
 	}
 	for _, call := range calls {
 		if err := call.do(); !errors.Is(err, providers.ErrInvalid) {
@@ -433,6 +432,65 @@ func TestWritesRefuseBadInputWithoutCallingVendor(t *testing.T) {
 	}
 	if n := len(sim.Log()); n != 0 {
 		t.Errorf("simulator saw %d requests, want 0", n)
+	}
+}
+
+// Desk ticket ids are integers: a ticket id of another form cannot be one
+// of its tickets, so listing it is not found, without a vendor call.
+func TestListNotesOfANonIntegerTicketIsNotFound(t *testing.T) {
+	t.Parallel()
+	sim, c := setup(t, sendbirdsim.Options{Seed: 23}, providers.Options{})
+	for _, id := range []string{"0005PYGCW", "T-1002", "1.5", "-3"} {
+		_, err := c.ListNotes(context.Background(), providers.Query{TicketID: id})
+		if !errors.Is(err, providers.ErrNotFound) || providers.AsError(err) == nil {
+			t.Errorf("ticket %q: err = %v, want a *providers.Error matching ErrNotFound", id, err)
+		}
+	}
+	if n := len(sim.Log()); n != 0 {
+		t.Errorf("simulator saw %d requests, want 0", n)
+	}
+}
+
+// The page's header line is read as JSON with charset=utf-8 on requests
+// that carry a body; GET and DELETE carry none and so no Content-Type.
+func TestContentTypeOnlyOnWrites(t *testing.T) {
+	t.Parallel()
+	sim, c := setup(t, sendbirdsim.Options{Seed: 24}, providers.Options{})
+	ctx := context.Background()
+	if _, err := c.ListNotes(ctx, providers.Query{TicketID: "1002"}); err != nil {
+		t.Fatalf("ListNotes: %v", err)
+	}
+	if _, err := c.ListTickets(ctx, providers.TicketQuery{Limit: 5}); err != nil {
+		t.Fatalf("ListTickets: %v", err)
+	}
+	added, _, err := c.AddNote(ctx, "1002", "header check")
+	if err != nil {
+		t.Fatalf("AddNote: %v", err)
+	}
+	if _, _, err := c.UpdateNote(ctx, "1002", added.ID, "header check 2"); err != nil {
+		t.Fatalf("UpdateNote: %v", err)
+	}
+	if _, err := c.DeleteNote(ctx, "1002", added.ID); err != nil {
+		t.Fatalf("DeleteNote: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, r := range sim.Log() {
+		seen[r.Method] = true
+		switch r.Method {
+		case http.MethodGet, http.MethodDelete:
+			if r.HasContentType {
+				t.Errorf("%s %s sent Content-Type %q, want none", r.Method, r.Path, r.ContentType)
+			}
+		default:
+			if r.ContentType != "application/json; charset=utf-8" {
+				t.Errorf("%s %s sent Content-Type %q, want application/json; charset=utf-8", r.Method, r.Path, r.ContentType)
+			}
+		}
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		if !seen[m] {
+			t.Errorf("no %s request made", m)
+		}
 	}
 }
 
@@ -712,7 +770,7 @@ func TestNew(t *testing.T) {
 	if rec.got.URL.String() != wantURL {
 		t.Errorf("URL\n got %s\nwant %s", rec.got.URL, wantURL)
 	}
-	if h := rec.got.Header; h.Get("SENDBIRDDESKAPITOKEN") != "tok" || h.Get("Content-Type") != "application/json; charset=utf8" {
+	if h := rec.got.Header; h.Get("SENDBIRDDESKAPITOKEN") != "tok" || h.Get("Content-Type") != "" {
 		t.Errorf("headers %v", h)
 	}
 	if caps := c.Capabilities(); caps != (providers.Capabilities{Add: providers.AddInternalNote, Edit: true, Delete: true, ServerDateFilter: true}) {

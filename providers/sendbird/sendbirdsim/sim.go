@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -45,6 +46,7 @@ const (
 	codeInternal     = "deskp500100"
 	codeNoRoute      = "deskp404100"
 	codeNoMethod     = "deskp405100"
+	codeMediaType    = "deskp415100"
 )
 
 // Limits of the API.
@@ -293,6 +295,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"count": 2, "next": null, "previous": null, "results": [{"id": 1, "note": "`)
 		return
 	}
+	if e := checkContentType(r); e != nil {
+		writeError(w, e)
+		return
+	}
 
 	var (
 		out any
@@ -328,6 +334,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)
+}
+
+// checkContentType holds a request with a body to the page's header line,
+// Content-Type: application/json; charset=utf8: JSON, and UTF-8 when a
+// charset is named (spelt utf8 as on the page, or utf-8). A GET or DELETE
+// has no body; its Content-Type, if any, is only recorded in the Log.
+func checkContentType(r *http.Request) *apiError {
+	switch r.Method {
+	case http.MethodPost, http.MethodPatch, http.MethodPut:
+	default:
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	cs := strings.ToLower(params["charset"])
+	if err != nil || mt != "application/json" || (cs != "" && cs != "utf-8" && cs != "utf8") {
+		return &apiError{http.StatusUnsupportedMediaType, codeMediaType, "Content-Type should be application/json; charset=utf8."}
+	}
+	return nil
 }
 
 func unauthorized() *apiError {
