@@ -392,6 +392,7 @@ func TestVendorErrors(t *testing.T) {
 		wantKind   error
 		wantCode   string
 		wantStatus int
+		wantDetail string
 	}{
 		{
 			name:     "wrong secret",
@@ -424,6 +425,24 @@ func TestVendorErrors(t *testing.T) {
 			edit:     func(a *providers.Account, _ *providers.Options) { a.Settings[FieldUID] = "1234" },
 			call:     listNotes(""),
 			wantKind: providers.ErrForbidden, wantCode: "No permissions", wantStatus: 403,
+			wantDetail: "action ram:ListTickets, NoPermissionType ImplicitDeny",
+		},
+		{
+			name:     "denied, detail as an object",
+			fault:    func(s *alibabasim.Server) { s.Deny("ListTicketNotes", true) },
+			call:     listNotes("0000NOPE0"),
+			wantKind: providers.ErrForbidden, wantCode: "No permissions", wantStatus: 403,
+			wantDetail: "action workorder:ListTicketNotes, NoPermissionType ImplicitDeny",
+		},
+		{
+			name:  "denied, detail as a string",
+			fault: func(s *alibabasim.Server) { s.Deny("ReplyTicket", false) },
+			call: func(c *Client) error {
+				_, _, err := c.AddNote(context.Background(), "0000NOPE0", "hi")
+				return err
+			},
+			wantKind: providers.ErrForbidden, wantCode: "No permissions", wantStatus: 403,
+			wantDetail: "action workorder:ReplyTicket, NoPermissionType ImplicitDeny",
 		},
 		{
 			name:     "unknown ticket",
@@ -477,6 +496,9 @@ func TestVendorErrors(t *testing.T) {
 			}
 			if pe.RequestID == "" {
 				t.Errorf("request id lost: %v", err)
+			}
+			if pe.Detail != tt.wantDetail || (tt.wantDetail != "" && pe.Message != "No permissions to access.") {
+				t.Errorf("detail %q message %q, want %q and the vendor's message", pe.Detail, pe.Message, tt.wantDetail)
 			}
 			if pe.Provider != providers.KindAlibaba || pe.Op == "" {
 				t.Errorf("provider %q op %q", pe.Provider, pe.Op)

@@ -160,6 +160,16 @@ func (s *Server) LastParams(action string) url.Values {
 	return cloneValues(s.last[action])
 }
 
+// Deny makes every later request named action fail as a RAM policy denial
+// does: HTTP 403, code "No permissions", and an AccessDeniedDetail naming
+// the action. asObject sends the detail as a JSON object, as real 403s do;
+// otherwise as an escaped JSON string, as the API page's example shows.
+func (s *Server) Deny(action string, asObject bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[action] = asObject
+}
+
 // LastRequestID returns the RequestId answered to the latest request named
 // action, or "".
 func (s *Server) LastRequestID(action string) string {
@@ -274,6 +284,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, requestID, e)
 		return
 	}
+	if asObject, ok := s.deniedAction(action); ok {
+		e := errNoPermission
+		e.accessDenied = `{"AuthAction":"workorder:` + action + `","AuthPrincipalDisplayName":"sandbox-ram-user",` +
+			`"AuthPrincipalOwnerId":"` + s.uidValue() + `","AuthPrincipalType":"SubUser",` +
+			`"EncodedDiagnosticMessage":"AQEAAAAA","NoPermissionType":"ImplicitDeny","PolicyType":"AccountLevelIdentityBasedPolicy"}`
+		e.detailObject = asObject
+		s.fail(w, r, requestID, e)
+		return
+	}
 
 	data, e := actions[action](s, params)
 	if e != nil {
@@ -293,6 +312,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body["Data"] = data
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+func (s *Server) deniedAction(action string) (asObject, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	asObject, ok = s.denied[action]
+	return asObject, ok
 }
 
 func (s *Server) uidValue() string {
@@ -328,12 +354,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, requestID string, 
 		})
 		return
 	}
+	var detail any = e.accessDenied
+	if e.detailObject {
+		detail = json.RawMessage(e.accessDenied)
+	}
 	writeJSON(w, e.status, map[string]any{
 		"RequestId":          requestID,
 		"Success":            false,
 		"Code":               e.code,
 		"Message":            e.message,
-		"AccessDeniedDetail": e.accessDenied,
+		"AccessDeniedDetail": detail,
 	})
 }
 
