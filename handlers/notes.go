@@ -424,7 +424,7 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 		f := ProviderFailure(t, s.err)
 		return h.addFormError(c, in, http.StatusBadGateway, &views.Flash{Kind: "bad", Text: f.Message})
 	}
-	n, err := s.src.Provider.AddNote(c.UserContext(), in.Ticket, strings.TrimSpace(in.Body))
+	n, rcpt, err := s.src.Provider.AddNote(c.UserContext(), in.Ticket, strings.TrimSpace(in.Body))
 	h.fetch.Invalidate(a.ID)
 	if err != nil {
 		h.fail(c, ev, models.OutcomeError, err)
@@ -434,6 +434,7 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 	ref := noteRef{src: s, ticket: in.Ticket, note: n.ID}
 	ev.Target = ref.target()
 	ev.After = noteAudit(n)
+	ev.VendorReq = rcpt.RequestID
 	if err := h.Record(c, ev); err != nil {
 		return err
 	}
@@ -572,7 +573,7 @@ func (h *Notes) Update(c *fiber.Ctx) error {
 		h.fail(c, ev, models.OutcomeError, errors.New("invalid input"))
 		return h.editError(c, views.EditForm{Item: it, Body: body, Errors: views.FieldErrors{"body": t.T(m)}}, http.StatusUnprocessableEntity)
 	}
-	n, err := r.src.src.Provider.UpdateNote(c.UserContext(), r.ticket, r.note, strings.TrimSpace(body))
+	n, rcpt, err := r.src.src.Provider.UpdateNote(c.UserContext(), r.ticket, r.note, strings.TrimSpace(body))
 	h.fetch.Invalidate(r.src.acct.ID)
 	if err != nil {
 		h.fail(c, ev, models.OutcomeError, err)
@@ -580,6 +581,7 @@ func (h *Notes) Update(c *fiber.Ctx) error {
 		return h.editError(c, views.EditForm{Item: it, Body: body, Failure: &f}, http.StatusBadGateway)
 	}
 	ev.After = noteAudit(n)
+	ev.VendorReq = rcpt.RequestID
 	if err := h.Record(c, ev); err != nil {
 		return err
 	}
@@ -630,12 +632,13 @@ func (h *Notes) Delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = r.src.src.Provider.DeleteNote(c.UserContext(), r.ticket, r.note)
+	rcpt, err := r.src.src.Provider.DeleteNote(c.UserContext(), r.ticket, r.note)
 	h.fetch.Invalidate(r.src.acct.ID)
 	if err != nil {
 		h.fail(c, ev, models.OutcomeError, err)
 		return err
 	}
+	ev.VendorReq = rcpt.RequestID
 	if err := h.Record(c, ev); err != nil {
 		return err
 	}

@@ -28,8 +28,11 @@ type Error struct {
 	Code      string // vendor error code
 	Message   string // vendor message, for logs
 	RequestID string // vendor request id (RequestId, X-Tt-Logid, ...)
-	Detail    string // short, safe detail from the vendor (denied action, ...)
-	Err       error  // underlying cause, if any
+	// Detail is a short, safe explanation from the vendor's answer beyond
+	// its code, e.g. "action ticket:ReplyTicket, NoPermissionType
+	// ImplicitDeny" from Alibaba's AccessDeniedDetail; empty when none.
+	Detail string
+	Err    error // underlying cause, if any
 }
 
 // Error formats e as "provider: op: kind (code ..., request id ...)".
@@ -42,6 +45,9 @@ func (e *Error) Error() string {
 	}
 	if e.RequestID != "" {
 		extra = append(extra, "request id "+e.RequestID)
+	}
+	if e.Detail != "" {
+		extra = append(extra, e.Detail)
 	}
 	if e.Message != "" {
 		extra = append(extra, e.Message)

@@ -78,12 +78,16 @@ type Attachment struct {
 
 // Note is one note or message of a ticket, normalised across vendors.
 type Note struct {
-	Provider   Kind   `json:"provider"`
-	AccountID  uint   `json:"account_id"`
-	TicketID   string `json:"ticket_id"`
-	ID         string `json:"id"`
-	AuthorName string `json:"author_name"`
-	AuthorRole Role   `json:"author_role"`
+	Provider  Kind   `json:"provider"`
+	AccountID uint   `json:"account_id"`
+	TicketID  string `json:"ticket_id"`
+	ID        string `json:"id"`
+	// ChatMessageID is the vendor's second id of the note where it has one:
+	// Feishu's chat message_id (ID is the ticket-message id). Empty
+	// elsewhere.
+	ChatMessageID string `json:"chat_message_id,omitempty"`
+	AuthorName    string `json:"author_name"`
+	AuthorRole    Role   `json:"author_role"`
 	// Body is plain text, safe to show once escaped; links in rich text are
 	// kept as "text (url)".
 	Body string `json:"body"`
@@ -175,6 +179,14 @@ type CheckResult struct {
 	RequestID string
 }
 
+// Receipt is what a successful write leaves behind for the audit log.
+type Receipt struct {
+	// RequestID is the vendor's request id of the write call (Alibaba's
+	// RequestId, Feishu's X-Tt-Logid, Sendbird's X-Request-Id); empty when
+	// the vendor sends none.
+	RequestID string
+}
+
 // Provider is what the dashboard calls on a vendor account. Every method
 // returns an *Error (matching one of the Err sentinels with errors.Is) when
 // the vendor refuses or fails, and ErrUnsupported for operations the
@@ -185,12 +197,14 @@ type Provider interface {
 	ListNotes(ctx context.Context, q Query) (NoteList, error)
 	// ListTickets returns tickets, newest first.
 	ListTickets(ctx context.Context, q TicketQuery) ([]Ticket, error)
-	// AddNote adds a note to a ticket and returns it as the vendor stored it.
-	AddNote(ctx context.Context, ticketID, body string) (Note, error)
-	// UpdateNote replaces a note's text.
-	UpdateNote(ctx context.Context, ticketID, noteID, body string) (Note, error)
-	// DeleteNote deletes a note.
-	DeleteNote(ctx context.Context, ticketID, noteID string) error
+	// AddNote adds a note to a ticket and returns it as the vendor stored it,
+	// with the write's receipt.
+	AddNote(ctx context.Context, ticketID, body string) (Note, Receipt, error)
+	// UpdateNote replaces a note's text and returns the note and the
+	// write's receipt.
+	UpdateNote(ctx context.Context, ticketID, noteID, body string) (Note, Receipt, error)
+	// DeleteNote deletes a note and returns the write's receipt.
+	DeleteNote(ctx context.Context, ticketID, noteID string) (Receipt, error)
 	// Check performs a real read call to prove the credentials work.
 	Check(ctx context.Context) (CheckResult, error)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -477,5 +478,118 @@ func TestTestConnectionShowsTheVendorsAnswerAndIsAudited(t *testing.T) {
 	rows := ds.auditRows("account.test")
 	if len(rows) != 4 || rows[0].Outcome != models.OutcomeError || rows[1].Outcome != models.OutcomeOK || rows[0].VendorRequestID == "" {
 		t.Errorf("connection tests audited: %d rows", len(rows))
+	}
+}
+
+// TestSuccessfulWritesCarryTheVendorsRequestID adds a note at each demo
+// vendor (and edits and deletes one at Sendbird) and checks each ok audit
+// row quotes the request id the simulator answered the write with.
+func TestSuccessfulWritesCarryTheVendorsRequestID(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	sb := ds.demo.Sandbox
+	lastWrite := func(method string) string {
+		for _, r := range slices.Backward(sb.Sendbird.Log()) {
+			if r.Method == method {
+				return r.RequestID
+			}
+		}
+		return ""
+	}
+	feishuSend := func() string {
+		for _, r := range slices.Backward(sb.Feishu.Requests()) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/messages") {
+				return r.LogID
+			}
+		}
+		return ""
+	}
+	tests := []struct {
+		account, ticket string
+		sent            func() string
+	}{
+		{"1", sb.Alibaba.TicketIDs()[0], func() string { return sb.Alibaba.LastRequestID("ReplyTicket") }},
+		{"2", strconv.FormatInt(sb.Sendbird.Tickets()[0].ID, 10), func() string { return lastWrite(http.MethodPost) }},
+		{"3", sb.Feishu.TicketIDs()[0], feishuSend},
+	}
+	for _, tt := range tests {
+		_, page := c.get("/notes")
+		token := doc(t, page).Find(`[data-testid=note-add-form] input[name=form_token]`).AttrOr("value", "")
+		form := url.Values{"account": {tt.account}, "ticket": {tt.ticket}, "body": {"request id test " + tt.account}, "form_token": {token}}
+		if resp, _ := c.post("/notes", form); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("account %s: add: %d", tt.account, resp.StatusCode)
+		}
+		want := tt.sent()
+		if want == "" {
+			t.Fatalf("account %s: the simulator saw no write", tt.account)
+		}
+		rows := ds.auditRows("note.create")
+		if len(rows) == 0 || rows[0].Outcome != models.OutcomeOK || rows[0].AccountID == nil ||
+			strconv.FormatUint(uint64(*rows[0].AccountID), 10) != tt.account {
+			t.Fatalf("account %s: newest note.create row is not this ok add", tt.account)
+		}
+		if got := rows[0].VendorRequestID; got != want {
+			t.Errorf("account %s: audit vendor request id %q, want %q", tt.account, got, want)
+		}
+	}
+
+	// Edit and delete at Sendbird quote their request ids too.
+	n := sb.Sendbird.Notes()[0]
+	notePath := "/notes/2/" + strconv.FormatInt(n.TicketID, 10) + "/" + strconv.FormatInt(n.ID, 10)
+	if resp, _ := c.post(notePath, url.Values{"body": {"edited for the request id"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d", resp.StatusCode)
+	}
+	if got, want := ds.auditRows("note.update")[0].VendorRequestID, lastWrite(http.MethodPatch); want == "" || got != want {
+		t.Errorf("update audit vendor request id %q, want %q", got, want)
+	}
+	if resp, _ := c.post(notePath+"/delete", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	if got, want := ds.auditRows("note.delete")[0].VendorRequestID, lastWrite(http.MethodDelete); want == "" || got != want {
+		t.Errorf("delete audit vendor request id %q, want %q", got, want)
+	}
+}
+
+// TestTicketFilterAcrossVendorsShowsZeroNotes filters every account by a
+// ticket only one vendor has: the others show "0 notes", not an error.
+func TestTicketFilterAcrossVendorsShowsZeroNotes(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoManager)
+	sb := ds.demo.Sandbox
+	tests := []struct {
+		name, ticket, owner string
+	}{
+		// An Alibaba id is no integer (Sendbird) and unknown to Feishu.
+		{"alibaba ticket", sb.Alibaba.TicketIDs()[0], "1"},
+		// A Sendbird id is unknown to Alibaba and Feishu.
+		{"sendbird ticket", strconv.FormatInt(sb.Sendbird.Tickets()[0].ID, 10), "2"},
+		// A Feishu id is an integer Sendbird has no ticket for.
+		{"feishu ticket", sb.Feishu.TicketIDs()[0], "3"},
+	}
+	for _, tt := range tests {
+		resp, body := c.get("/notes?ticket=" + url.QueryEscape(tt.ticket))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: GET /notes?ticket=: %d", tt.name, resp.StatusCode)
+		}
+		d := doc(t, body)
+		for _, id := range []string{"1", "2", "3"} {
+			s := d.Find(`[data-testid=account-status][data-account-id="` + id + `"]`)
+			text := strings.Join(strings.Fields(s.Text()), " ")
+			if s.AttrOr("data-ok", "") != "true" {
+				t.Errorf("%s: account %s shown as failing: %q", tt.name, id, text)
+				continue
+			}
+			if id != tt.owner && !strings.Contains(text, "0 notes") {
+				t.Errorf("%s: account %s: %q, want 0 notes", tt.name, id, text)
+			}
+		}
+		ids, _, _ := notesOf(d)
+		for _, id := range ids {
+			if !strings.HasPrefix(id, tt.owner+"/"+tt.ticket+"/") {
+				t.Errorf("%s: note %s is not of ticket %s", tt.name, id, tt.ticket)
+			}
+		}
 	}
 }

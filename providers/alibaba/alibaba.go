@@ -160,14 +160,14 @@ func (c *Client) Capabilities() providers.Capabilities {
 
 // UpdateNote always returns a *providers.Error of kind ErrUnsupported: the
 // Ticket System API cannot change a sent message.
-func (c *Client) UpdateNote(ctx context.Context, ticketID, noteID, body string) (providers.Note, error) {
-	return providers.Note{}, c.unsupported("update note")
+func (c *Client) UpdateNote(ctx context.Context, ticketID, noteID, body string) (providers.Note, providers.Receipt, error) {
+	return providers.Note{}, providers.Receipt{}, c.unsupported("update note")
 }
 
 // DeleteNote always returns a *providers.Error of kind ErrUnsupported: the
 // Ticket System API cannot delete a sent message.
-func (c *Client) DeleteNote(ctx context.Context, ticketID, noteID string) error {
-	return c.unsupported("delete note")
+func (c *Client) DeleteNote(ctx context.Context, ticketID, noteID string) (providers.Receipt, error) {
+	return providers.Receipt{}, c.unsupported("delete note")
 }
 
 func (c *Client) unsupported(op string) error {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/ticketnotes/ticketnotes/providers"
 	"github.com/ticketnotes/ticketnotes/providers/vendorhttp"
@@ -20,12 +21,74 @@ import (
 // and Recommend. Code is the integer 0 on success and a string such as
 // "param.illegal" on failure.
 type envelope struct {
-	RequestID          string     `json:"RequestId"`
-	Success            *bool      `json:"Success"`
-	Code               flexString `json:"Code"`
-	Message            string     `json:"Message"`
-	AccessDeniedDetail string     `json:"AccessDeniedDetail"`
-	HostID             string     `json:"HostId"`
+	RequestID          string       `json:"RequestId"`
+	Success            *bool        `json:"Success"`
+	Code               flexString   `json:"Code"`
+	Message            string       `json:"Message"`
+	AccessDeniedDetail accessDenied `json:"AccessDeniedDetail"`
+	HostID             string       `json:"HostId"`
+}
+
+// accessDenied is the AccessDeniedDetail of a RAM denial. The API page's
+// example sends it as a JSON object escaped into a string; real 403s send
+// the object itself. Both are read; any other shape, or a string that is
+// not a JSON object, is left empty rather than failing the whole answer.
+type accessDenied struct {
+	AuthAction       string `json:"AuthAction"`
+	NoPermissionType string `json:"NoPermissionType"`
+}
+
+func (a *accessDenied) UnmarshalJSON(b []byte) error {
+	*a = accessDenied{}
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil
+		}
+		b = bytes.TrimSpace([]byte(s))
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return nil
+	}
+	var v struct {
+		AuthAction       flexString `json:"AuthAction"`
+		NoPermissionType flexString `json:"NoPermissionType"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	a.AuthAction, a.NoPermissionType = safeText(string(v.AuthAction)), safeText(string(v.NoPermissionType))
+	return nil
+}
+
+// text is the short line shown beside the code: the denied action and the
+// kind of denial, e.g. "action ticket:ReplyTicket, NoPermissionType
+// ImplicitDeny". The principal's ids stay out of it.
+func (a accessDenied) text() string {
+	var parts []string
+	if a.AuthAction != "" {
+		parts = append(parts, "action "+a.AuthAction)
+	}
+	if a.NoPermissionType != "" {
+		parts = append(parts, "NoPermissionType "+a.NoPermissionType)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// safeText drops control characters from a vendor value and cuts it at
+// 128 runes, so it stays one short line.
+func safeText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if r := []rune(s); len(r) > 128 {
+		s = string(r[:128])
+	}
+	return s
 }
 
 // ok reports whether the envelope describes a success.
@@ -204,22 +267,20 @@ func parseEnvelope(body []byte) (envelope, error) {
 	return env, nil
 }
 
-// vendorError turns a refusal into a *providers.Error keeping code and
-// request id.
+// vendorError turns a refusal into a *providers.Error keeping code,
+// message and request id, and the denied action of an AccessDeniedDetail
+// as Detail.
 func vendorError(op string, status int, env envelope, requestID string) error {
 	code := string(env.Code)
-	msg := env.Message
-	if env.AccessDeniedDetail != "" {
-		msg = strings.TrimSpace(msg + " (access denied detail: " + env.AccessDeniedDetail + ")")
-	}
 	return &providers.Error{
 		Provider:  providers.KindAlibaba,
 		Op:        op,
 		Kind:      kindFor(status, code),
 		Status:    status,
 		Code:      code,
-		Message:   msg,
+		Message:   env.Message,
 		RequestID: requestID,
+		Detail:    env.AccessDeniedDetail.text(),
 	}
 }
 

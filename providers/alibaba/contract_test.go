@@ -285,9 +285,12 @@ func TestAddNote(t *testing.T) {
 	ticketID := sim.TicketIDs()[0]
 	before := sim.NoteCount()
 	body := "已续费成功 <b>thanks</b> & 🎉 100%+"
-	n, err := c.AddNote(context.Background(), ticketID, body)
+	n, rcpt, err := c.AddNote(context.Background(), ticketID, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := sim.LastRequestID("ReplyTicket"); want == "" || rcpt.RequestID != want {
+		t.Errorf("receipt request id %q, want ReplyTicket's %q", rcpt.RequestID, want)
 	}
 	if sim.NoteCount() != before+1 {
 		t.Errorf("simulator holds %d notes, want %d", sim.NoteCount(), before+1)
@@ -318,10 +321,10 @@ func TestEditAndDeleteUnsupported(t *testing.T) {
 	if caps.Add != providers.AddSupportReply || caps.Edit || caps.Delete || !caps.NeedsTicket || caps.ServerDateFilter {
 		t.Errorf("capabilities = %+v", caps)
 	}
-	if _, err := c.UpdateNote(context.Background(), "T", "1", "x"); !errors.Is(err, providers.ErrUnsupported) {
+	if _, _, err := c.UpdateNote(context.Background(), "T", "1", "x"); !errors.Is(err, providers.ErrUnsupported) {
 		t.Errorf("UpdateNote err = %v, want ErrUnsupported", err)
 	}
-	if err := c.DeleteNote(context.Background(), "T", "1"); !errors.Is(err, providers.ErrUnsupported) {
+	if _, err := c.DeleteNote(context.Background(), "T", "1"); !errors.Is(err, providers.ErrUnsupported) {
 		t.Errorf("DeleteNote err = %v, want ErrUnsupported", err)
 	}
 }
@@ -389,6 +392,7 @@ func TestVendorErrors(t *testing.T) {
 		wantKind   error
 		wantCode   string
 		wantStatus int
+		wantDetail string
 	}{
 		{
 			name:     "wrong secret",
@@ -421,6 +425,24 @@ func TestVendorErrors(t *testing.T) {
 			edit:     func(a *providers.Account, _ *providers.Options) { a.Settings[FieldUID] = "1234" },
 			call:     listNotes(""),
 			wantKind: providers.ErrForbidden, wantCode: "No permissions", wantStatus: 403,
+			wantDetail: "action ram:ListTickets, NoPermissionType ImplicitDeny",
+		},
+		{
+			name:     "denied, detail as an object",
+			fault:    func(s *alibabasim.Server) { s.Deny("ListTicketNotes", true) },
+			call:     listNotes("0000NOPE0"),
+			wantKind: providers.ErrForbidden, wantCode: "No permissions", wantStatus: 403,
+			wantDetail: "action workorder:ListTicketNotes, NoPermissionType ImplicitDeny",
+		},
+		{
+			name:  "denied, detail as a string",
+			fault: func(s *alibabasim.Server) { s.Deny("ReplyTicket", false) },
+			call: func(c *Client) error {
+				_, _, err := c.AddNote(context.Background(), "0000NOPE0", "hi")
+				return err
+			},
+			wantKind: providers.ErrForbidden, wantCode: "No permissions", wantStatus: 403,
+			wantDetail: "action workorder:ReplyTicket, NoPermissionType ImplicitDeny",
 		},
 		{
 			name:     "unknown ticket",
@@ -430,7 +452,7 @@ func TestVendorErrors(t *testing.T) {
 		{
 			name: "empty reply",
 			call: func(c *Client) error {
-				_, err := c.AddNote(context.Background(), "0000NOPE0", " ")
+				_, _, err := c.AddNote(context.Background(), "0000NOPE0", " ")
 				return err
 			},
 			wantKind: providers.ErrInvalid, wantCode: "param.illegal", wantStatus: 400,
@@ -474,6 +496,9 @@ func TestVendorErrors(t *testing.T) {
 			}
 			if pe.RequestID == "" {
 				t.Errorf("request id lost: %v", err)
+			}
+			if pe.Detail != tt.wantDetail || (tt.wantDetail != "" && pe.Message != "No permissions to access.") {
+				t.Errorf("detail %q message %q, want %q and the vendor's message", pe.Detail, pe.Message, tt.wantDetail)
 			}
 			if pe.Provider != providers.KindAlibaba || pe.Op == "" {
 				t.Errorf("provider %q op %q", pe.Provider, pe.Op)
@@ -535,7 +560,7 @@ func TestWritesAreNotRetried(t *testing.T) {
 	sim, c := setup(t, alibabasim.Options{Seed: 15}, nil)
 	sim.Faults.Arm(simfault.ServerError, 1)
 	before := sim.NoteCount()
-	_, err := c.AddNote(context.Background(), sim.TicketIDs()[0], "hello")
+	_, _, err := c.AddNote(context.Background(), sim.TicketIDs()[0], "hello")
 	if !errors.Is(err, providers.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
 	}

@@ -280,19 +280,20 @@ func newestFirst(notes []providers.Note, q providers.Query, truncated bool) prov
 // AddNote replies to a ticket with ReplyTicket (unencrypted); the reply is
 // visible to Alibaba Cloud support and cannot be taken back. It is sent
 // once, never retried. It returns the message as ListTicketNotes shows it,
-// or as sent when that read fails, and a *providers.Error when Alibaba
-// refuses or fails the reply.
-func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.Note, error) {
+// or as sent when that read fails, with ReplyTicket's RequestId as the
+// receipt, and a *providers.Error when Alibaba refuses or fails the reply.
+func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.Note, providers.Receipt, error) {
 	const op = "add note"
 	params := url.Values{
 		"TicketId": {ticketID},
 		"Content":  {body},
 		"Encrypt":  {"false"},
 	}
-	resp, _, err := c.call(ctx, op, "ReplyTicket", params, true)
+	resp, requestID, err := c.call(ctx, op, "ReplyTicket", params, true)
 	if err != nil {
-		return providers.Note{}, err
+		return providers.Note{}, providers.Receipt{}, err
 	}
+	rcpt := providers.Receipt{RequestID: requestID}
 	dialogID, err := parseReply(resp)
 	if err != nil {
 		// The reply went through; only its id is unreadable.
@@ -314,16 +315,16 @@ func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.
 	// here must not turn a successful reply into an error the user retries.
 	notes, err := c.ticketNotes(ctx, op, ticketID)
 	if err != nil {
-		return sent, nil
+		return sent, rcpt, nil
 	}
 	for i := len(notes) - 1; i >= 0; i-- {
 		n := notes[i]
 		if (dialogID != "" && n.ID == dialogID) ||
 			(dialogID == "" && n.AuthorRole == providers.RoleCustomer && n.Content == body) {
-			return n, nil
+			return n, rcpt, nil
 		}
 	}
-	return sent, nil
+	return sent, rcpt, nil
 }
 
 // replyResponse is the ReplyTicket answer past the envelope: Data is the

@@ -3,6 +3,7 @@ package alibaba
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -253,6 +254,57 @@ func TestKindFor(t *testing.T) {
 	for _, tt := range tests {
 		if got := kindFor(tt.status, tt.code); got != tt.want {
 			t.Errorf("kindFor(%d, %q) = %v, want %v", tt.status, tt.code, got, tt.want)
+		}
+	}
+}
+
+// AccessDeniedDetail comes as an escaped JSON string (the API page's
+// example) or as an object (real 403s); either way the refusal keeps its
+// code, message and request id, and names the denied action.
+func TestAccessDeniedDetailStringOrObject(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file, requestID, detail string
+	}{
+		{"error_403_object.json", "5D3F1E2A-7C4B-4E8A-9B1D-2A6C8E0F4B37", "action ticket:ReplyTicket, NoPermissionType ImplicitDeny"},
+		{"error_403_string.json", "AC0AB2EC-AFBC-44BA-AE77-132A5A1EC0AD", "action ram:ListTicketNotes, NoPermissionType ImplicitDeny"},
+	}
+	for _, tt := range tests {
+		env, err := parseEnvelope(readTestdata(t, tt.file))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.file, err)
+		}
+		pe := providers.AsError(vendorError("add note", 403, env, env.RequestID))
+		if pe == nil || !errors.Is(pe, providers.ErrForbidden) {
+			t.Fatalf("%s: error %v, want ErrForbidden", tt.file, pe)
+		}
+		if pe.Code != "No permissions" || pe.Message != "No permissions to access." || pe.RequestID != tt.requestID || pe.Detail != tt.detail {
+			t.Errorf("%s: code %q message %q request id %q detail %q; want No permissions, No permissions to access., %s, %q",
+				tt.file, pe.Code, pe.Message, pe.RequestID, pe.Detail, tt.requestID, tt.detail)
+		}
+	}
+}
+
+func TestAccessDeniedDetailOddShapes(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ raw, want string }{
+		{`""`, ""},
+		{`null`, ""},
+		{`"not json"`, ""},
+		{`{}`, ""},
+		{`{"AuthAction":"ticket:ListTickets"}`, "action ticket:ListTickets"},
+		{`{"NoPermissionType":"ExplicitDeny"}`, "NoPermissionType ExplicitDeny"},
+		{`{"AuthAction":"a\u0000b\nc"}`, "action abc"},
+		{`[1,2]`, ""},
+	}
+	for _, tt := range tests {
+		env, err := parseEnvelope([]byte(`{"Success":false,"Code":"No permissions","AccessDeniedDetail":` + tt.raw + `}`))
+		if err != nil {
+			t.Errorf("%s: %v", tt.raw, err)
+			continue
+		}
+		if got := providers.AsError(vendorError("op", 403, env, "")).Detail; got != tt.want {
+			t.Errorf("%s: detail %q, want %q", tt.raw, got, tt.want)
 		}
 	}
 }

@@ -171,6 +171,11 @@ func New(opts Options) *Fetcher {
 //
 // Notes never fails as a whole: an account's error is in its Outcome and the
 // other accounts' notes are still merged. Failed fetches are not cached.
+// With q.TicketID set, an account whose provider answers
+// providers.ErrNotFound (its vendor has no such ticket, or the id cannot be
+// one of its tickets) has an ok Outcome with 0 notes: a ticket filter
+// across vendors is expected to miss at most of them. That answer is not
+// cached, so Ticket still reports the ticket as not found.
 func (f *Fetcher) Notes(ctx context.Context, sources []Source, q providers.Query, refresh bool) Result {
 	entries := make([]*entry, len(sources))
 	outcomes := make([]Outcome, len(sources))
@@ -193,6 +198,9 @@ func (f *Fetcher) Notes(ctx context.Context, sources []Source, q providers.Query
 		}
 		g.Go(func() error {
 			entries[i], outcomes[i] = f.load(ctx, src, q, refresh)
+			if q.TicketID != "" && errors.Is(outcomes[i].Err, providers.ErrNotFound) {
+				outcomes[i].Err = nil
+			}
 			return nil
 		})
 	}

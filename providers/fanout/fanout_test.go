@@ -32,16 +32,16 @@ func (p *fakeProvider) ListTickets(context.Context, providers.TicketQuery) ([]pr
 	return nil, providers.ErrUnsupported
 }
 
-func (p *fakeProvider) AddNote(context.Context, string, string) (providers.Note, error) {
-	return providers.Note{}, providers.ErrUnsupported
+func (p *fakeProvider) AddNote(context.Context, string, string) (providers.Note, providers.Receipt, error) {
+	return providers.Note{}, providers.Receipt{}, providers.ErrUnsupported
 }
 
-func (p *fakeProvider) UpdateNote(context.Context, string, string, string) (providers.Note, error) {
-	return providers.Note{}, providers.ErrUnsupported
+func (p *fakeProvider) UpdateNote(context.Context, string, string, string) (providers.Note, providers.Receipt, error) {
+	return providers.Note{}, providers.Receipt{}, providers.ErrUnsupported
 }
 
-func (p *fakeProvider) DeleteNote(context.Context, string, string) error {
-	return providers.ErrUnsupported
+func (p *fakeProvider) DeleteNote(context.Context, string, string) (providers.Receipt, error) {
+	return providers.Receipt{}, providers.ErrUnsupported
 }
 
 func (p *fakeProvider) Check(context.Context) (providers.CheckResult, error) {
@@ -232,6 +232,55 @@ func TestNotesOneAccountFails(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An account whose vendor has no such ticket answers a ticket-filtered
+// list with 0 notes, not an error; other errors, and not found without a
+// ticket filter, stay errors; the single-ticket read still says not found.
+func TestNotesTicketFilterNotFoundIsZeroNotes(t *testing.T) {
+	t.Parallel()
+	notFound := &providers.Error{Provider: providers.KindFeishu, Op: "list notes", Kind: providers.ErrNotFound, Code: "154000", Status: 400}
+	var unknownCalls atomic.Int32
+	unknown := &fakeProvider{listNotes: func(context.Context, providers.Query) (providers.NoteList, error) {
+		unknownCalls.Add(1)
+		return providers.NoteList{}, notFound
+	}}
+	refused := &fakeProvider{listNotes: func(context.Context, providers.Query) (providers.NoteList, error) {
+		return providers.NoteList{}, &providers.Error{Provider: providers.KindAlibaba, Kind: providers.ErrForbidden}
+	}}
+	var calls atomic.Int32
+	sources := []Source{
+		{AccountID: 1, Kind: providers.KindFeishu, Provider: unknown},
+		{AccountID: 2, Provider: static(&calls, note("T", "b", 1))},
+		{AccountID: 3, Provider: refused},
+	}
+	f := New(Options{})
+	// No date bounds: the same cache key as the conversation's read.
+	res := f.Notes(context.Background(), sources, providers.Query{TicketID: "T"}, false)
+	if o := res.Outcomes[0]; o.Err != nil || o.Count != 0 || o.AccountID != 1 {
+		t.Errorf("unknown ticket: outcome %+v, want ok with 0 notes", o)
+	}
+	if o := res.Outcomes[1]; o.Err != nil || o.Count != 1 {
+		t.Errorf("known ticket: outcome %+v, want 1 note", o)
+	}
+	if err := res.Outcomes[2].Err; !errors.Is(err, providers.ErrForbidden) {
+		t.Errorf("refused account: err %v, want ErrForbidden", err)
+	}
+	if got, want := refs(res.Notes), []ref{{2, "b"}}; !slices.Equal(got, want) {
+		t.Errorf("notes = %v, want %v", got, want)
+	}
+
+	if _, o := f.Ticket(context.Background(), sources[0], "T", false); !errors.Is(o.Err, providers.ErrNotFound) {
+		t.Errorf("Ticket: err %v, want ErrNotFound", o.Err)
+	}
+	if n := unknownCalls.Load(); n != 2 {
+		t.Errorf("vendor asked %d times, want 2 (a not-found answer is not cached)", n)
+	}
+
+	all := f.Notes(context.Background(), sources[:1], providers.Query{}, false)
+	if err := all.Outcomes[0].Err; !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("no ticket filter: err %v, want ErrNotFound kept", err)
 	}
 }
 

@@ -417,18 +417,27 @@ func TestAddNoteSendsCustomerMessage(t *testing.T) {
 	ticketID := f.sim.TicketIDs()[3]
 	body := "您好 <b>Alice</b>, please retry 🙏\nsecond line"
 
-	note, err := f.client.AddNote(context.Background(), ticketID, body)
+	note, rcpt, err := f.client.AddNote(context.Background(), ticketID, body)
 	if err != nil {
 		t.Fatalf("AddNote: %v", err)
 	}
-	if note.ID == "" || note.TicketID != ticketID || note.Body != body || note.AuthorRole != providers.RoleAgent ||
+	if note.ID == "" || note.TicketID != ticketID || note.Body != body || note.AuthorRole != providers.RoleSystem ||
 		note.ContentType != "text" || !note.CreatedAt.Equal(epoch) || note.AccountID != 7 {
 		t.Errorf("note = %+v", note)
+	}
+	// The send answers only message_id; the note's id is the ticket-message
+	// id the re-read shows for it.
+	stored := f.sim.Messages()[0]
+	if stored.TicketID != ticketID || note.ID != stored.ID || note.ChatMessageID != stored.MessageID || note.ID == stored.MessageID {
+		t.Errorf("note id %q / chat id %q, want the stored %q / %q", note.ID, note.ChatMessageID, stored.ID, stored.MessageID)
 	}
 
 	writes := requestsTo(f.sim, http.MethodPost, "/messages", 0)
 	if len(writes) != 1 {
 		t.Fatalf("%d writes, want 1", len(writes))
+	}
+	if rcpt.RequestID == "" || rcpt.RequestID != writes[0].LogID {
+		t.Errorf("receipt request id %q, want the send's X-Tt-Logid %q", rcpt.RequestID, writes[0].LogID)
 	}
 	var sent struct {
 		MsgType string `json:"msg_type"`
@@ -453,8 +462,8 @@ func TestAddNoteSendsCustomerMessage(t *testing.T) {
 	for _, n := range list.Notes {
 		if n.ID == note.ID {
 			found = true
-			if n.Body != body || n.AuthorRole != providers.RoleAgent {
-				t.Errorf("listed note = %q by %s, want %q by agent", n.Body, n.AuthorRole, body)
+			if n.Body != body || n.AuthorRole != providers.RoleSystem {
+				t.Errorf("listed note = %q by %s, want %q by system", n.Body, n.AuthorRole, body)
 			}
 		}
 	}
@@ -471,7 +480,7 @@ func TestAddNoteRefusesEmptyInput(t *testing.T) {
 		{"blank body", f.sim.TicketIDs()[0], " \n\t"},
 	}
 	for _, tt := range tests {
-		_, err := f.client.AddNote(context.Background(), tt.ticket, tt.body)
+		_, _, err := f.client.AddNote(context.Background(), tt.ticket, tt.body)
 		wantError(t, err, providers.ErrInvalid, "", 0)
 	}
 	if n := len(f.sim.Requests()); n != 0 {
@@ -482,9 +491,10 @@ func TestAddNoteRefusesEmptyInput(t *testing.T) {
 func TestEditAndDeleteUnsupported(t *testing.T) {
 	t.Parallel()
 	c := setup(t, feishusim.Options{Seed: 43}, nil).client
-	_, err := c.UpdateNote(context.Background(), "1", "2", "x")
+	_, _, err := c.UpdateNote(context.Background(), "1", "2", "x")
 	wantError(t, err, providers.ErrUnsupported, "", 0)
-	wantError(t, c.DeleteNote(context.Background(), "1", "2"), providers.ErrUnsupported, "", 0)
+	_, err = c.DeleteNote(context.Background(), "1", "2")
+	wantError(t, err, providers.ErrUnsupported, "", 0)
 	caps := c.Capabilities()
 	want := providers.Capabilities{Add: providers.AddCustomerMessage, NeedsTicket: true, ServerDateFilter: true}
 	if caps != want {
@@ -513,14 +523,17 @@ func TestVendorErrorsFromSimulator(t *testing.T) {
 			call: check, kind: providers.ErrUnauthorized, code: "10003", status: 400, tokenCalls: 1},
 		{name: "wrong helpdesk token", edit: func(a *providers.Account, _ *providers.Options) { a.Secrets["helpdesk_token"] = "ht-wrong" },
 			call: check, kind: providers.ErrUnauthorized, code: "154001", status: 401, tokenCalls: 1},
+		// The vendor has no not-found code: an unknown ticket is 400 / 154000,
+		// which a read of one ticket reports as not found.
 		{name: "unknown ticket", call: func(c *Client) error {
 			_, err := c.ListNotes(context.Background(), providers.Query{TicketID: "404404"})
 			return err
-		}, kind: providers.ErrNotFound, code: "154004", status: 404, tokenCalls: 1},
+		}, kind: providers.ErrNotFound, code: "154000", status: 400, tokenCalls: 1},
+		// A send is no read: the same answer stays a bad request.
 		{name: "add to unknown ticket", call: func(c *Client) error {
-			_, err := c.AddNote(context.Background(), "404404", "hi")
+			_, _, err := c.AddNote(context.Background(), "404404", "hi")
 			return err
-		}, kind: providers.ErrNotFound, code: "154004", status: 404, tokenCalls: 1},
+		}, kind: providers.ErrInvalid, code: "154000", status: 400, tokenCalls: 1},
 		{name: "rate limited", edit: noRetry, arm: func(s *feishusim.Server) { s.Faults.Arm(simfault.RateLimit, -1) },
 			call: check, kind: providers.ErrRateLimited, code: "99991400", status: 429, tokenCalls: 1},
 		{name: "internal error", edit: noRetry, arm: func(s *feishusim.Server) { s.Faults.Arm(simfault.ServerError, -1) },
@@ -614,7 +627,7 @@ func TestWritesAreNotRetried(t *testing.T) {
 		}
 		before := f.sim.NoteCount()
 		f.sim.Faults.Arm(tt.fault, 1)
-		_, err := f.client.AddNote(context.Background(), f.sim.TicketIDs()[0], "hello")
+		_, _, err := f.client.AddNote(context.Background(), f.sim.TicketIDs()[0], "hello")
 		wantError(t, err, tt.kind, tt.code, tt.status)
 		if n := f.sim.MessageWrites(); n != 1 {
 			t.Errorf("fault %d: simulator saw %d writes, want exactly 1", tt.fault, n)
@@ -644,7 +657,7 @@ func TestRefusedTokenIsRenewedOnce(t *testing.T) {
 	// A refused write was not applied, so it is sent again with a new token.
 	before := f.sim.NoteCount()
 	f.sim.Faults.Arm(simfault.ExpiredToken, 1)
-	if _, err := f.client.AddNote(ctx, f.sim.TicketIDs()[0], "after refresh"); err != nil {
+	if _, _, err := f.client.AddNote(ctx, f.sim.TicketIDs()[0], "after refresh"); err != nil {
 		t.Fatalf("write after token refusal: %v", err)
 	}
 	if n := f.sim.MessageWrites(); n != 2 {
@@ -732,7 +745,6 @@ func TestVendorErrorTable(t *testing.T) {
 		{400, 154000, providers.ErrInvalid},
 		{401, 154001, providers.ErrUnauthorized},
 		{403, 154003, providers.ErrForbidden},
-		{404, 154004, providers.ErrNotFound},
 		{500, 155000, providers.ErrUnavailable},
 		{400, 99991663, providers.ErrUnauthorized},
 		{401, 99991663, providers.ErrUnauthorized},
@@ -791,7 +803,9 @@ func TestRoleOf(t *testing.T) {
 	}{
 		{"ou_guest", p, providers.RoleCustomer},
 		{"ou_agent", p, providers.RoleAgent},
-		{"ou_bot", p, providers.RoleAgent},
+		// Neither the guest nor an agent of the ticket: the helpdesk bot or
+		// the app's own sender.
+		{"ou_bot", p, providers.RoleSystem},
 		{"", p, providers.RoleSystem},
 		{"ou_agent", people{agents: map[string]bool{"ou_agent": true}}, providers.RoleAgent},
 		{"ou_someone", people{}, providers.RoleCustomer},

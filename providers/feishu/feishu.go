@@ -151,14 +151,14 @@ func (c *Client) Capabilities() providers.Capabilities {
 // UpdateNote always returns a *providers.Error of kind
 // providers.ErrUnsupported: sent messages cannot be edited through the
 // helpdesk API.
-func (c *Client) UpdateNote(ctx context.Context, ticketID, noteID, body string) (providers.Note, error) {
-	return providers.Note{}, &providers.Error{Provider: providers.KindFeishu, Op: "update note", Kind: providers.ErrUnsupported}
+func (c *Client) UpdateNote(ctx context.Context, ticketID, noteID, body string) (providers.Note, providers.Receipt, error) {
+	return providers.Note{}, providers.Receipt{}, &providers.Error{Provider: providers.KindFeishu, Op: "update note", Kind: providers.ErrUnsupported}
 }
 
 // DeleteNote always returns a *providers.Error of kind
 // providers.ErrUnsupported: the helpdesk API cannot delete messages.
-func (c *Client) DeleteNote(ctx context.Context, ticketID, noteID string) error {
-	return &providers.Error{Provider: providers.KindFeishu, Op: "delete note", Kind: providers.ErrUnsupported}
+func (c *Client) DeleteNote(ctx context.Context, ticketID, noteID string) (providers.Receipt, error) {
+	return providers.Receipt{}, &providers.Error{Provider: providers.KindFeishu, Op: "delete note", Kind: providers.ErrUnsupported}
 }
 
 func invalid(op, msg string) *providers.Error {

@@ -88,3 +88,48 @@ func compareGolden(t *testing.T, name string, v any) {
 		t.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
 	}
 }
+
+// The seed page's example message: the note id is its ticket-message id
+// (工单消息ID), the chat message_id (chat消息ID) is kept beside it.
+func TestSeedMessageIDs(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile(filepath.Join("testdata", "seed_messages.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, err := parseMessagesResponse(body)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("parse: %d messages, %v", len(msgs), err)
+	}
+	n := normalise(7, msgs[0], "T1", goldenPeople)
+	if n.ID != "6948728206392295444" || n.ChatMessageID != "6949088236610273307" {
+		t.Errorf("id %q, chat message id %q; want 6948728206392295444, 6949088236610273307", n.ID, n.ChatMessageID)
+	}
+}
+
+// A sender who is neither the ticket's guest nor one of its agents, like
+// the helpdesk bot 服务台机器人 of the fixtures, is a system sender.
+func TestBotSenderIsSystem(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile(filepath.Join("testdata", "message_kinds.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, err := parseMessagesResponse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bots := 0
+	for _, m := range msgs {
+		if m.UserID != "ou_bot" {
+			continue
+		}
+		bots++
+		if n := normalise(7, m, "T1", goldenPeople); n.AuthorRole != providers.RoleSystem {
+			t.Errorf("bot message %s by %s: role %s, want system", m.ID, m.UserName, n.AuthorRole)
+		}
+	}
+	if bots == 0 {
+		t.Fatal("fixture has no bot message")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -131,12 +132,13 @@ type people struct {
 }
 
 // roleOf decides the author's side of a message. Messages carry no role,
-// so this is our reading of the ticket chat: the ticket's guest is the
-// customer; a message without a user_id is a helpdesk notice (system);
-// the ticket's agents, and anyone else talking in the chat when the guest
-// is known (other agents, the helpdesk bot that sends app messages), are
-// the helpdesk side (agent). Without knowing the guest we cannot tell and
-// say customer, so nothing is wrongly shown as coming from staff.
+// so this is our reading of the ticket chat: a message without a user_id
+// is a helpdesk notice (system); the ticket's guest is the customer and its
+// agents are agents; anyone else talking in the chat when the guest is
+// known (the helpdesk bot 服务台机器人, the app's own API sender) is neither
+// side, so system. Without knowing the guest we cannot tell a stranger from
+// the guest and say customer, so nothing is wrongly shown as coming from
+// staff.
 func roleOf(userID string, p people) providers.Role {
 	switch {
 	case userID == "":
@@ -146,34 +148,37 @@ func roleOf(userID string, p people) providers.Role {
 	case p.agents[userID]:
 		return providers.RoleAgent
 	case p.guest != "":
-		return providers.RoleAgent
+		return providers.RoleSystem
 	default:
 		return providers.RoleCustomer
 	}
 }
 
-// noteID is the message's id: the chat message_id when present, else id.
+// noteID is the message's ticket-message id (工单消息ID), not the chat
+// message_id (chat消息ID); a message sent without an id falls back to its
+// message_id so it can still be told apart.
 func noteID(m message) string {
-	if m.MessageID != "" {
-		return string(m.MessageID)
+	if m.ID != "" {
+		return string(m.ID)
 	}
-	return string(m.ID)
+	return string(m.MessageID)
 }
 
 // normalise turns one message of ticketID into a note of the account.
 func normalise(accountID uint, m rawMessage, ticketID string, p people) providers.Note {
 	return providers.Note{
-		Provider:    providers.KindFeishu,
-		AccountID:   accountID,
-		TicketID:    ticketID,
-		ID:          noteID(m.message),
-		AuthorName:  string(m.UserName),
-		AuthorRole:  roleOf(string(m.UserID), p),
-		Body:        renderContent(string(m.MessageType), string(m.Content)),
-		Content:     string(m.Content),
-		ContentType: string(m.MessageType),
-		CreatedAt:   m.CreatedAt.Time(),
-		Raw:         m.raw,
+		Provider:      providers.KindFeishu,
+		AccountID:     accountID,
+		TicketID:      ticketID,
+		ID:            noteID(m.message),
+		ChatMessageID: string(m.MessageID),
+		AuthorName:    string(m.UserName),
+		AuthorRole:    roleOf(string(m.UserID), p),
+		Body:          renderContent(string(m.MessageType), string(m.Content)),
+		Content:       string(m.Content),
+		ContentType:   string(m.MessageType),
+		CreatedAt:     m.CreatedAt.Time(),
+		Raw:           m.raw,
 	}
 }
 
@@ -250,6 +255,10 @@ func (c *Client) notesAcrossTickets(ctx context.Context, q providers.Query, op s
 	for _, t := range tickets {
 		g.Go(func() error {
 			msgs, cut, err := c.ticketMessages(gctx, string(t.TicketID), q.From, q.To, op)
+			if errors.Is(err, providers.ErrNotFound) {
+				// Gone between listing and reading: nothing to show.
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -352,7 +361,7 @@ func (c *Client) messagePage(ctx context.Context, ticketID string, from, to time
 	var data messagePage
 	reqID, err := c.do(ctx, call{op: op, method: http.MethodGet, path: messagesPath(ticketID), query: q}, &data)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, unknownTicketOnRead(err)
 	}
 	msgs, err := decodeMessages(data)
 	if err != nil {
@@ -381,49 +390,95 @@ type sendResponse struct {
 	MessageID flexString `json:"message_id"`
 }
 
+// sentLookback is how far before the local clock the re-read after a send
+// looks for the new message; it absorbs clock skew with the vendor.
+const sentLookback = time.Hour
+
 // AddNote sends body as a text message to the ticket's customer, who sees
-// it in the helpdesk chat. The vendor answers only the new message id, so
-// the note is built from what was sent: CreatedAt is the local send time
-// and Raw is the vendor's answer. It returns a *providers.Error of kind
-// providers.ErrInvalid for an empty ticket id or body (without calling the
-// vendor), and the vendor's refusal otherwise; the send is never retried
-// blindly.
-func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.Note, error) {
+// it in the helpdesk chat. The vendor answers only the new message's chat
+// message_id, so the chat is read back and the message with that
+// message_id gives the note, with its ticket-message id as ID. When the
+// read-back fails or misses it, the note is built from what was sent: ID
+// is empty (the ticket-message id is unknown), ChatMessageID is the
+// answer's, CreatedAt the local send time, the author the app's sender (a
+// system sender) and Raw the vendor's answer. The receipt holds the send's
+// X-Tt-Logid. It returns a *providers.Error of kind providers.ErrInvalid
+// for an empty ticket id or body (without calling the vendor), and the
+// vendor's refusal otherwise; the send is never retried blindly.
+func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.Note, providers.Receipt, error) {
 	const op = "add note"
 	if ticketID == "" {
-		return providers.Note{}, invalid(op, "ticket id is required")
+		return providers.Note{}, providers.Receipt{}, invalid(op, "ticket id is required")
 	}
 	if strings.TrimSpace(body) == "" {
-		return providers.Note{}, invalid(op, "message text is empty")
+		return providers.Note{}, providers.Receipt{}, invalid(op, "message text is empty")
 	}
 	content := textContent(body)
 	reqBody, err := json.Marshal(sendRequest{MsgType: "text", Content: content})
 	if err != nil {
-		return providers.Note{}, &providers.Error{Provider: providers.KindFeishu, Op: op, Kind: providers.ErrInvalid, Err: err}
+		return providers.Note{}, providers.Receipt{}, &providers.Error{Provider: providers.KindFeishu, Op: op, Kind: providers.ErrInvalid, Err: err}
 	}
+	sentAt := c.now().UTC()
 	var raw json.RawMessage
-	if _, err := c.do(ctx, call{op: op, method: http.MethodPost, path: messagesPath(ticketID), body: reqBody, write: true}, &raw); err != nil {
-		return providers.Note{}, err
+	logID, err := c.do(ctx, call{op: op, method: http.MethodPost, path: messagesPath(ticketID), body: reqBody, write: true}, &raw)
+	if err != nil {
+		return providers.Note{}, providers.Receipt{}, err
 	}
+	rcpt := providers.Receipt{RequestID: logID}
 	var resp sendResponse
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &resp); err != nil {
-			return providers.Note{}, &providers.Error{Provider: providers.KindFeishu, Op: op, Kind: providers.ErrUnavailable,
-				Err: fmt.Errorf("decode send response: %w", err)}
+			return providers.Note{}, rcpt, &providers.Error{Provider: providers.KindFeishu, Op: op, Kind: providers.ErrUnavailable,
+				RequestID: logID, Err: fmt.Errorf("decode send response: %w", err)}
 		}
 	}
+	if n, ok := c.findSent(ctx, ticketID, string(resp.MessageID), sentAt, op); ok {
+		return n, rcpt, nil
+	}
 	return providers.Note{
-		Provider:    providers.KindFeishu,
-		AccountID:   c.accountID,
-		TicketID:    ticketID,
-		ID:          string(resp.MessageID),
-		AuthorRole:  providers.RoleAgent,
-		Body:        body,
-		Content:     content,
-		ContentType: "text",
-		CreatedAt:   c.now().UTC(),
-		Raw:         bytes.Clone(raw),
-	}, nil
+		Provider:      providers.KindFeishu,
+		AccountID:     c.accountID,
+		TicketID:      ticketID,
+		ChatMessageID: string(resp.MessageID),
+		AuthorRole:    providers.RoleSystem,
+		Body:          body,
+		Content:       content,
+		ContentType:   "text",
+		CreatedAt:     sentAt,
+		Raw:           bytes.Clone(raw),
+	}, rcpt, nil
+}
+
+// findSent reads back the ticket's recent chat for the message whose chat
+// message_id is chatID. ok is false when chatID is empty, a read fails or
+// the message is not there; a failure here must not turn a sent message
+// into an error the user retries.
+func (c *Client) findSent(ctx context.Context, ticketID, chatID string, sentAt time.Time, op string) (providers.Note, bool) {
+	if chatID == "" {
+		return providers.Note{}, false
+	}
+	var t ticket
+	var msgs []rawMessage
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		t, err = c.getTicket(gctx, ticketID, op)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		msgs, _, err = c.ticketMessages(gctx, ticketID, sentAt.Add(-sentLookback), time.Time{}, op)
+		return err
+	})
+	if g.Wait() != nil {
+		return providers.Note{}, false
+	}
+	for _, m := range msgs {
+		if string(m.MessageID) == chatID {
+			return normalise(c.accountID, m, ticketID, t.people()), true
+		}
+	}
+	return providers.Note{}, false
 }
 
 // flexString reads a JSON string, or a number or other value as its JSON

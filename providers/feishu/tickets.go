@@ -237,7 +237,7 @@ func (c *Client) getTicket(ctx context.Context, id, op string) (ticket, error) {
 	}
 	reqID, err := c.do(ctx, call{op: op, method: http.MethodGet, path: ticketsPath + "/" + url.PathEscape(id)}, &data)
 	if err != nil {
-		return ticket{}, err
+		return ticket{}, unknownTicketOnRead(err)
 	}
 	if len(data.Ticket) == 0 || string(data.Ticket) == "null" {
 		return ticket{}, vendorError(op, http.StatusOK, reqID, 0, "", errors.New("answer without a ticket"))

@@ -33,14 +33,15 @@ const day = 24 * time.Hour
 // ListNotes returns the notes created in q's range, newest first, filtered
 // to q.TicketID when it is set. The range is sent as whole UTC days, split
 // into windows the vendor accepts, and filtered to the exact instants here.
-// It returns a *providers.Error of kind ErrInvalid for a non-numeric ticket
-// id, and the vendor's error otherwise.
+// It returns a *providers.Error of kind ErrNotFound, without calling the
+// vendor, for a ticket id that is not an integer (Desk ticket ids are, so
+// no Desk ticket has it), and the vendor's error otherwise.
 func (c *Client) ListNotes(ctx context.Context, q providers.Query) (providers.NoteList, error) {
 	const op = "list notes"
 	if q.TicketID != "" {
 		id, ok := parseID(q.TicketID)
 		if !ok {
-			return providers.NoteList{}, invalid(op, "ticket id must be an integer")
+			return providers.NoteList{}, notFound(op, "no Desk ticket has a non-integer id")
 		}
 		q.TicketID = id
 	}
@@ -270,18 +271,19 @@ func compareIDs(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// AddNote leaves an internal note on a ticket and returns it as stored. It
-// returns a *providers.Error of kind ErrInvalid, without calling the vendor,
-// for a non-numeric ticket id or an empty body; ErrNotFound for an unknown
+// AddNote leaves an internal note on a ticket and returns it as stored,
+// with the answer's X-Request-Id (when sent) as the receipt. It returns a
+// *providers.Error of kind ErrInvalid, without calling the vendor, for a
+// non-numeric ticket id or an empty body; ErrNotFound for an unknown
 // ticket; the vendor's error otherwise. The request is never retried.
-func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.Note, error) {
+func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.Note, providers.Receipt, error) {
 	const op = "add note"
 	tid, ok := parseID(ticketID)
 	if !ok {
-		return providers.Note{}, invalid(op, "ticket id must be an integer")
+		return providers.Note{}, providers.Receipt{}, invalid(op, "ticket id must be an integer")
 	}
 	if strings.TrimSpace(body) == "" {
-		return providers.Note{}, invalid(op, "note is empty")
+		return providers.Note{}, providers.Receipt{}, invalid(op, "note is empty")
 	}
 	n, _ := strconv.ParseInt(tid, 10, 64)
 	payload := struct {
@@ -290,53 +292,64 @@ func (c *Client) AddNote(ctx context.Context, ticketID, body string) (providers.
 	}{n, body}
 	resp, err := c.write(ctx, op, http.MethodPost, notesPath, payload)
 	if err != nil {
-		return providers.Note{}, err
+		return providers.Note{}, providers.Receipt{}, err
 	}
-	return c.writtenNote(op, resp, "", tid)
+	note, err := c.writtenNote(op, resp, "", tid)
+	return note, receipt(resp), err
 }
 
-// UpdateNote replaces a note's text and returns the note as stored. It
-// returns a *providers.Error of kind ErrInvalid, without calling the vendor,
-// for a non-numeric note or ticket id or an empty body; ErrNotFound for an
+// UpdateNote replaces a note's text and returns the note as stored, with
+// the answer's X-Request-Id (when sent) as the receipt. It returns a
+// *providers.Error of kind ErrInvalid, without calling the vendor, for a
+// non-numeric note or ticket id or an empty body; ErrNotFound for an
 // unknown note; the vendor's error otherwise. The request is never retried.
-func (c *Client) UpdateNote(ctx context.Context, ticketID, noteID, body string) (providers.Note, error) {
+func (c *Client) UpdateNote(ctx context.Context, ticketID, noteID, body string) (providers.Note, providers.Receipt, error) {
 	const op = "update note"
 	nid, ok := parseID(noteID)
 	if !ok {
-		return providers.Note{}, invalid(op, "note id must be an integer")
+		return providers.Note{}, providers.Receipt{}, invalid(op, "note id must be an integer")
 	}
 	tid, ok := parseID(ticketID)
 	if ticketID != "" && !ok {
-		return providers.Note{}, invalid(op, "ticket id must be an integer")
+		return providers.Note{}, providers.Receipt{}, invalid(op, "ticket id must be an integer")
 	}
 	if strings.TrimSpace(body) == "" {
-		return providers.Note{}, invalid(op, "note is empty")
+		return providers.Note{}, providers.Receipt{}, invalid(op, "note is empty")
 	}
 	payload := struct {
 		Note string `json:"note"`
 	}{body}
 	resp, err := c.write(ctx, op, http.MethodPatch, notePath(nid), payload)
 	if err != nil {
-		return providers.Note{}, err
+		return providers.Note{}, providers.Receipt{}, err
 	}
-	return c.writtenNote(op, resp, nid, tid)
+	note, err := c.writtenNote(op, resp, nid, tid)
+	return note, receipt(resp), err
 }
 
-// DeleteNote deletes a note. It returns a *providers.Error of kind
-// ErrInvalid, without calling the vendor, for a non-numeric note id;
-// ErrNotFound for an unknown note; the vendor's error otherwise. The request
-// is never retried.
-func (c *Client) DeleteNote(ctx context.Context, ticketID, noteID string) error {
+// DeleteNote deletes a note and returns the answer's X-Request-Id (when
+// sent) as the receipt. It returns a *providers.Error of kind ErrInvalid,
+// without calling the vendor, for a non-numeric note id; ErrNotFound for an
+// unknown note; the vendor's error otherwise. The request is never retried.
+func (c *Client) DeleteNote(ctx context.Context, ticketID, noteID string) (providers.Receipt, error) {
 	const op = "delete note"
 	nid, ok := parseID(noteID)
 	if !ok {
-		return invalid(op, "note id must be an integer")
+		return providers.Receipt{}, invalid(op, "note id must be an integer")
 	}
 	if _, ok := parseID(ticketID); ticketID != "" && !ok {
-		return invalid(op, "ticket id must be an integer")
+		return providers.Receipt{}, invalid(op, "ticket id must be an integer")
 	}
-	_, err := c.write(ctx, op, http.MethodDelete, notePath(nid), nil)
-	return err
+	resp, err := c.write(ctx, op, http.MethodDelete, notePath(nid), nil)
+	if err != nil {
+		return providers.Receipt{}, err
+	}
+	return receipt(resp), nil
+}
+
+// receipt is what a successful write answer says about the call.
+func receipt(resp *vendorhttp.Response) providers.Receipt {
+	return providers.Receipt{RequestID: resp.Header.Get(requestIDHeader)}
 }
 
 // writtenNote decodes the note a write answered with; ticketID fills in a

@@ -181,7 +181,12 @@ func (c *Client) newRequest(ctx context.Context, op, method, path string, query 
 	if err != nil {
 		return nil, &providers.Error{Provider: providers.KindSendbird, Op: op, Kind: providers.ErrInvalid, Err: fmt.Errorf("build request: %w", err)}
 	}
-	req.Header.Set("Content-Type", "application/json; charset=utf8")
+	if body != nil {
+		// Only a request with a body says what it is. The page's header
+		// line spells the charset "utf8", which is no registered charset
+		// name; UTF-8 is.
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set(tokenHeader, c.token)
 	return req, nil
@@ -247,6 +252,10 @@ func (c *Client) malformed(op string, resp *vendorhttp.Response, err error) erro
 
 func invalid(op, msg string) error {
 	return &providers.Error{Provider: providers.KindSendbird, Op: op, Kind: providers.ErrInvalid, Message: msg}
+}
+
+func notFound(op, msg string) error {
+	return &providers.Error{Provider: providers.KindSendbird, Op: op, Kind: providers.ErrNotFound, Message: msg}
 }
 
 // parseNote normalises one note; raw is kept as the note's Raw.

@@ -353,7 +353,7 @@ func TestAddUpdateDeleteNote(t *testing.T) {
 	before := sim.NoteCount()
 
 	text := "Follow-up 跟进 フォロー 🙂 <b>x</b>"
-	added, err := c.AddNote(ctx, "1002", text)
+	added, rcpt, err := c.AddNote(ctx, "1002", text)
 	if err != nil {
 		t.Fatalf("AddNote: %v", err)
 	}
@@ -367,8 +367,11 @@ func TestAddUpdateDeleteNote(t *testing.T) {
 	}
 	log := sim.Log()
 	post := log[len(log)-1]
-	if post.Method != http.MethodPost || post.Path != "/ticket_notes" || post.ContentType != "application/json; charset=utf8" {
+	if post.Method != http.MethodPost || post.Path != "/ticket_notes" || post.ContentType != "application/json; charset=utf-8" {
 		t.Errorf("create sent as %+v", post)
+	}
+	if rcpt.RequestID == "" || rcpt.RequestID != post.RequestID {
+		t.Errorf("add receipt %q, want the answer's request id %q", rcpt.RequestID, post.RequestID)
 	}
 	var body map[string]any
 	if err := json.Unmarshal([]byte(post.Body), &body); err != nil || body["ticketId"] != float64(1002) || body["note"] != text || len(body) != 2 {
@@ -380,7 +383,7 @@ func TestAddUpdateDeleteNote(t *testing.T) {
 		t.Errorf("new note %s not listed on its ticket: %v %v", added.ID, ids(list.Notes), err)
 	}
 
-	updated, err := c.UpdateNote(ctx, "1002", added.ID, "edited")
+	updated, rcpt, err := c.UpdateNote(ctx, "1002", added.ID, "edited")
 	if err != nil {
 		t.Fatalf("UpdateNote: %v", err)
 	}
@@ -390,15 +393,21 @@ func TestAddUpdateDeleteNote(t *testing.T) {
 	log = sim.Log()
 	if patch := log[len(log)-1]; patch.Method != http.MethodPatch || patch.Path != "/ticket_notes/"+added.ID || patch.Body != `{"note":"edited"}` {
 		t.Errorf("update sent as %+v", patch)
+	} else if rcpt.RequestID == "" || rcpt.RequestID != patch.RequestID {
+		t.Errorf("update receipt %q, want the answer's request id %q", rcpt.RequestID, patch.RequestID)
 	}
 
-	if err := c.DeleteNote(ctx, "1002", added.ID); err != nil {
+	rcpt, err = c.DeleteNote(ctx, "1002", added.ID)
+	if err != nil {
 		t.Fatalf("DeleteNote: %v", err)
+	}
+	if log = sim.Log(); rcpt.RequestID == "" || rcpt.RequestID != log[len(log)-1].RequestID {
+		t.Errorf("delete receipt %q, want the answer's request id %q", rcpt.RequestID, log[len(log)-1].RequestID)
 	}
 	if got := sim.NoteCount(); got != before {
 		t.Errorf("NoteCount after delete = %d, want %d", got, before)
 	}
-	err = c.DeleteNote(ctx, "1002", added.ID)
+	_, err = c.DeleteNote(ctx, "1002", added.ID)
 	checkErr(t, err, providers.ErrNotFound, "deskp400201", 400)
 }
 
@@ -410,12 +419,11 @@ func TestWritesRefuseBadInputWithoutCallingVendor(t *testing.T) {
 		name string
 		do   func() error
 	}{
-		{"add to non-numeric ticket", func() error { _, err := c.AddNote(ctx, "T-1002", "x"); return err }},
-		{"add empty note", func() error { _, err := c.AddNote(ctx, "1002", "  "); return err }},
-		{"update non-numeric note", func() error { _, err := c.UpdateNote(ctx, "1002", "abc", "x"); return err }},
-		{"update non-numeric ticket", func() error { _, err := c.UpdateNote(ctx, "x", "50001", "x"); return err }},
-		{"delete non-numeric note", func() error { return c.DeleteNote(ctx, "1002", "1; DROP") }},
-		{"list non-numeric ticket", func() error { _, err := c.ListNotes(ctx, providers.Query{TicketID: "abc"}); return err }},
+		{"add to non-numeric ticket", func() error { _, _, err := c.AddNote(ctx, "T-1002", "x"); return err }},
+		{"add empty note", func() error { _, _, err := c.AddNote(ctx, "1002", "  "); return err }},
+		{"update non-numeric note", func() error { _, _, err := c.UpdateNote(ctx, "1002", "abc", "x"); return err }},
+		{"update non-numeric ticket", func() error { _, _, err := c.UpdateNote(ctx, "x", "50001", "x"); return err }},
+		{"delete non-numeric note", func() error { _, err := c.DeleteNote(ctx, "1002", "1; DROP"); return err }},
 	}
 	for _, call := range calls {
 		if err := call.do(); !errors.Is(err, providers.ErrInvalid) {
@@ -424,6 +432,65 @@ func TestWritesRefuseBadInputWithoutCallingVendor(t *testing.T) {
 	}
 	if n := len(sim.Log()); n != 0 {
 		t.Errorf("simulator saw %d requests, want 0", n)
+	}
+}
+
+// Desk ticket ids are integers: a ticket id of another form cannot be one
+// of its tickets, so listing it is not found, without a vendor call.
+func TestListNotesOfANonIntegerTicketIsNotFound(t *testing.T) {
+	t.Parallel()
+	sim, c := setup(t, sendbirdsim.Options{Seed: 23}, providers.Options{})
+	for _, id := range []string{"0005PYGCW", "T-1002", "1.5", "-3"} {
+		_, err := c.ListNotes(context.Background(), providers.Query{TicketID: id})
+		if !errors.Is(err, providers.ErrNotFound) || providers.AsError(err) == nil {
+			t.Errorf("ticket %q: err = %v, want a *providers.Error matching ErrNotFound", id, err)
+		}
+	}
+	if n := len(sim.Log()); n != 0 {
+		t.Errorf("simulator saw %d requests, want 0", n)
+	}
+}
+
+// The page's header line is read as JSON with charset=utf-8 on requests
+// that carry a body; GET and DELETE carry none and so no Content-Type.
+func TestContentTypeOnlyOnWrites(t *testing.T) {
+	t.Parallel()
+	sim, c := setup(t, sendbirdsim.Options{Seed: 24}, providers.Options{})
+	ctx := context.Background()
+	if _, err := c.ListNotes(ctx, providers.Query{TicketID: "1002"}); err != nil {
+		t.Fatalf("ListNotes: %v", err)
+	}
+	if _, err := c.ListTickets(ctx, providers.TicketQuery{Limit: 5}); err != nil {
+		t.Fatalf("ListTickets: %v", err)
+	}
+	added, _, err := c.AddNote(ctx, "1002", "header check")
+	if err != nil {
+		t.Fatalf("AddNote: %v", err)
+	}
+	if _, _, err := c.UpdateNote(ctx, "1002", added.ID, "header check 2"); err != nil {
+		t.Fatalf("UpdateNote: %v", err)
+	}
+	if _, err := c.DeleteNote(ctx, "1002", added.ID); err != nil {
+		t.Fatalf("DeleteNote: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, r := range sim.Log() {
+		seen[r.Method] = true
+		switch r.Method {
+		case http.MethodGet, http.MethodDelete:
+			if r.HasContentType {
+				t.Errorf("%s %s sent Content-Type %q, want none", r.Method, r.Path, r.ContentType)
+			}
+		default:
+			if r.ContentType != "application/json; charset=utf-8" {
+				t.Errorf("%s %s sent Content-Type %q, want application/json; charset=utf-8", r.Method, r.Path, r.ContentType)
+			}
+		}
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		if !seen[m] {
+			t.Errorf("no %s request made", m)
+		}
 	}
 }
 
@@ -452,9 +519,9 @@ func TestVendorErrors(t *testing.T) {
 			opts: providers.Options{MaxRetries: -1}, call: listTickets, kind: providers.ErrUnavailable, code: "deskp500100", status: 500},
 		{name: "malformed", arm: func(s *sendbirdsim.Server) { s.Faults.Arm(simfault.Malformed, 1) },
 			call: listNotes, kind: providers.ErrUnavailable, status: 200},
-		{name: "unknown ticket", call: func(c *sendbird.Client) error { _, err := c.AddNote(ctx, "777777", "x"); return err },
+		{name: "unknown ticket", call: func(c *sendbird.Client) error { _, _, err := c.AddNote(ctx, "777777", "x"); return err },
 			kind: providers.ErrNotFound, code: "deskp400201", status: 400},
-		{name: "unknown note", call: func(c *sendbird.Client) error { _, err := c.UpdateNote(ctx, "", "1", "x"); return err },
+		{name: "unknown note", call: func(c *sendbird.Client) error { _, _, err := c.UpdateNote(ctx, "", "1", "x"); return err },
 			kind: providers.ErrNotFound, code: "deskp400201", status: 400},
 	}
 	for _, tt := range tests {
@@ -556,10 +623,10 @@ func TestWritesAreNeverRetried(t *testing.T) {
 		write func(*sendbird.Client) error
 		kind  error
 	}{
-		{"add after server error", simfault.ServerError, func(c *sendbird.Client) error { _, err := c.AddNote(ctx, "1001", "x"); return err }, providers.ErrUnavailable},
-		{"add after rate limit", simfault.RateLimit, func(c *sendbird.Client) error { _, err := c.AddNote(ctx, "1001", "x"); return err }, providers.ErrRateLimited},
-		{"update after server error", simfault.ServerError, func(c *sendbird.Client) error { _, err := c.UpdateNote(ctx, "", "50001", "x"); return err }, providers.ErrUnavailable},
-		{"delete after server error", simfault.ServerError, func(c *sendbird.Client) error { return c.DeleteNote(ctx, "", "50001") }, providers.ErrUnavailable},
+		{"add after server error", simfault.ServerError, func(c *sendbird.Client) error { _, _, err := c.AddNote(ctx, "1001", "x"); return err }, providers.ErrUnavailable},
+		{"add after rate limit", simfault.RateLimit, func(c *sendbird.Client) error { _, _, err := c.AddNote(ctx, "1001", "x"); return err }, providers.ErrRateLimited},
+		{"update after server error", simfault.ServerError, func(c *sendbird.Client) error { _, _, err := c.UpdateNote(ctx, "", "50001", "x"); return err }, providers.ErrUnavailable},
+		{"delete after server error", simfault.ServerError, func(c *sendbird.Client) error { _, err := c.DeleteNote(ctx, "", "50001"); return err }, providers.ErrUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -703,7 +770,7 @@ func TestNew(t *testing.T) {
 	if rec.got.URL.String() != wantURL {
 		t.Errorf("URL\n got %s\nwant %s", rec.got.URL, wantURL)
 	}
-	if h := rec.got.Header; h.Get("SENDBIRDDESKAPITOKEN") != "tok" || h.Get("Content-Type") != "application/json; charset=utf8" {
+	if h := rec.got.Header; h.Get("SENDBIRDDESKAPITOKEN") != "tok" || h.Get("Content-Type") != "" {
 		t.Errorf("headers %v", h)
 	}
 	if caps := c.Capabilities(); caps != (providers.Capabilities{Add: providers.AddInternalNote, Edit: true, Delete: true, ServerDateFilter: true}) {

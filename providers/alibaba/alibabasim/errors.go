@@ -14,8 +14,10 @@ type apiError struct {
 	code    string
 	message string
 	gateway bool
-	// accessDenied is the AccessDeniedDetail of a permission error.
+	// accessDenied is the AccessDeniedDetail of a permission error, as
+	// JSON text; detailObject sends it as an object rather than a string.
 	accessDenied string
+	detailObject bool
 }
 
 // Every refusal the simulator gives, in one table. Codes, statuses and

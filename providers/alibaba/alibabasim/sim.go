@@ -53,6 +53,10 @@ type Server struct {
 	nonces    map[string]time.Time
 	calls     map[string]int
 	last      map[string]url.Values
+	lastReqID map[string]string
+	// denied holds the actions refused as a real 403 would; the value says
+	// whether AccessDeniedDetail is sent as an object.
+	denied    map[string]bool
 	inFlight  int
 	maxFlight int
 }
@@ -92,6 +96,8 @@ func New(opts Options) *Server {
 		nonces:    map[string]time.Time{},
 		calls:     map[string]int{},
 		last:      map[string]url.Values{},
+		lastReqID: map[string]string{},
+		denied:    map[string]bool{},
 	}
 	s.generate(opts, opts.Now())
 	return s
@@ -152,6 +158,24 @@ func (s *Server) LastParams(action string) url.Values {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return cloneValues(s.last[action])
+}
+
+// Deny makes every later request named action fail as a RAM policy denial
+// does: HTTP 403, code "No permissions", and an AccessDeniedDetail naming
+// the action. asObject sends the detail as a JSON object, as real 403s do;
+// otherwise as an escaped JSON string, as the API page's example shows.
+func (s *Server) Deny(action string, asObject bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[action] = asObject
+}
+
+// LastRequestID returns the RequestId answered to the latest request named
+// action, or "".
+func (s *Server) LastRequestID(action string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastReqID[action]
 }
 
 // MaxInFlight returns the most requests the simulator was serving at once.
@@ -221,7 +245,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	params := r.Form
 	action := params.Get("Action")
-	s.begin(action, params)
+	s.begin(action, params, requestID)
 	defer s.end()
 
 	if d := s.Faults.Latency(); d > 0 {
@@ -260,6 +284,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, requestID, e)
 		return
 	}
+	if asObject, ok := s.deniedAction(action); ok {
+		e := errNoPermission
+		e.accessDenied = `{"AuthAction":"workorder:` + action + `","AuthPrincipalDisplayName":"sandbox-ram-user",` +
+			`"AuthPrincipalOwnerId":"` + s.uidValue() + `","AuthPrincipalType":"SubUser",` +
+			`"EncodedDiagnosticMessage":"AQEAAAAA","NoPermissionType":"ImplicitDeny","PolicyType":"AccountLevelIdentityBasedPolicy"}`
+		e.detailObject = asObject
+		s.fail(w, r, requestID, e)
+		return
+	}
 
 	data, e := actions[action](s, params)
 	if e != nil {
@@ -281,16 +314,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
+func (s *Server) deniedAction(action string) (asObject, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	asObject, ok = s.denied[action]
+	return asObject, ok
+}
+
 func (s *Server) uidValue() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.uid
 }
 
-func (s *Server) begin(action string, p url.Values) {
+func (s *Server) begin(action string, p url.Values, requestID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[action]++
+	s.lastReqID[action] = requestID
 	s.last[action] = cloneValues(p)
 	s.inFlight++
 	s.maxFlight = max(s.maxFlight, s.inFlight)
@@ -313,12 +354,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, requestID string, 
 		})
 		return
 	}
+	var detail any = e.accessDenied
+	if e.detailObject {
+		detail = json.RawMessage(e.accessDenied)
+	}
 	writeJSON(w, e.status, map[string]any{
 		"RequestId":          requestID,
 		"Success":            false,
 		"Code":               e.code,
 		"Message":            e.message,
-		"AccessDeniedDetail": e.accessDenied,
+		"AccessDeniedDetail": detail,
 	})
 }
 

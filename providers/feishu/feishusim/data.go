@@ -52,8 +52,11 @@ type message struct {
 // MessageInfo describes one stored message, for tests to compare a
 // client's notes against.
 type MessageInfo struct {
-	TicketID  string
-	ID        string // message_id
+	TicketID string
+	// ID is the ticket-message id (the page's 工单消息ID), MessageID the
+	// chat message_id (chat消息ID); they always differ, as at the vendor.
+	ID        string
+	MessageID string
 	Type      string
 	CreatedAt time.Time
 	Role      providers.Role
@@ -68,7 +71,7 @@ func (s *Server) Messages() []MessageInfo {
 	for _, t := range s.tickets {
 		for _, m := range t.messages {
 			out = append(out, MessageInfo{
-				TicketID: t.TicketID, ID: m.MessageID, Type: m.MessageType,
+				TicketID: t.TicketID, ID: m.ID, MessageID: m.MessageID, Type: m.MessageType,
 				CreatedAt: time.UnixMilli(m.CreatedAt).UTC(), Role: m.role, Content: m.Content,
 			})
 		}
@@ -312,7 +315,9 @@ func (s *Server) makeMessage(t *ticket, kind, n int, at time.Time) message {
 		m.UserName, m.role = "服务台", providers.RoleSystem
 		m.MessageType, m.Content = "text", wrap("text", systemTexts[n%len(systemTexts)])
 	case kindBotText:
-		from(s.bot, providers.RoleAgent)
+		// The helpdesk bot is neither the ticket's guest nor one of its
+		// agents: a system sender.
+		from(s.bot, providers.RoleSystem)
 		m.MessageType, m.Content = "text", encode(map[string]any{"text": botTexts[n%len(botTexts)]})
 	}
 	return m

@@ -33,15 +33,14 @@ const (
 
 // Vendor error codes and messages the simulator answers.
 const (
-	codeBadRequest     = 154000
-	codeUnauthorized   = 154001
-	codeTicketNotFound = 154004 // no public page names one; our reading
-	codeInternal       = 155000
-	codeTokenMissing   = 99991661
-	codeTokenInvalid   = 99991663
-	codeRateLimited    = 99991400
-	codeInvalidParam   = 10003
-	codeSecretInvalid  = 10014
+	codeBadRequest    = 154000
+	codeUnauthorized  = 154001
+	codeInternal      = 155000
+	codeTokenMissing  = 99991661
+	codeTokenInvalid  = 99991663
+	codeRateLimited   = 99991400
+	codeInvalidParam  = 10003
+	codeSecretInvalid = 10014
 
 	msgBadRequest   = "Bad request, please check your request body"
 	msgUnauthorized = "Unauthorized, please check you have the correct access"
@@ -361,7 +360,7 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	t, ok := s.byID[r.PathValue("ticket_id")]
 	if !ok {
-		writeError(w, http.StatusNotFound, codeTicketNotFound, "ticket not found")
+		unknownTicket(w)
 		return
 	}
 	writeData(w, map[string]any{"ticket": t})
@@ -384,7 +383,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	t, found := s.byID[r.PathValue("ticket_id")]
 	if !found {
-		writeError(w, http.StatusNotFound, codeTicketNotFound, "ticket not found")
+		unknownTicket(w)
 		return
 	}
 	unit := int64(timeFilterUnit / time.Millisecond)
@@ -416,17 +415,27 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	t, ok := s.byID[r.PathValue("ticket_id")]
 	if !ok {
-		writeError(w, http.StatusNotFound, codeTicketNotFound, "ticket not found")
+		unknownTicket(w)
 		return
 	}
 	at := s.now().UnixMilli()
+	// The app sends as the helpdesk bot, so its messages come back as the
+	// bot's (a system sender); the answer names only the chat message_id,
+	// the ticket-message id is learnt by listing.
 	m := message{
-		ID: s.newID(1), MessageID: s.newID(1), MessageType: req.MsgType, CreatedAt: at, Content: req.Content,
-		UserName: s.bot.Name, AvatarURL: s.bot.AvatarURL, UserID: s.bot.ID, role: providers.RoleAgent,
+		ID: s.newID(3), MessageID: s.newID(5), MessageType: req.MsgType, CreatedAt: at, Content: req.Content,
+		UserName: s.bot.Name, AvatarURL: s.bot.AvatarURL, UserID: s.bot.ID, role: providers.RoleSystem,
 	}
 	t.messages = append(t.messages, m)
 	t.UpdatedAt = at
 	writeData(w, map[string]any{"message_id": m.MessageID})
+}
+
+// unknownTicket answers a request naming a ticket the helpdesk does not
+// have. The vendor has no not-found code: it answers 400 / 154000, the
+// generic bad-request error of the API pages.
+func unknownTicket(w http.ResponseWriter) {
+	writeError(w, http.StatusBadRequest, codeBadRequest, msgBadRequest)
 }
 
 // validContent checks a sent message's content string: a JSON object, and

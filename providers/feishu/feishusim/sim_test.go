@@ -196,13 +196,13 @@ func TestHelpdeskCallsAreChecked(t *testing.T) {
 		{"time_start after time_end", "GET", msgs + "?time_start=20&time_end=10", ok, "", 400, codeBadRequest},
 		{"tickets page_size over 200", "GET", ticketsPath + "?page_size=500", ok, "", 400, codeBadRequest},
 		{"create_time_start in seconds", "GET", ticketsPath + "?create_time_start=1717200000", ok, "", 400, codeBadRequest},
-		{"unknown ticket", "GET", ticketsPath + "/1/messages", ok, "", 404, codeTicketNotFound},
-		{"get unknown ticket", "GET", ticketsPath + "/1", ok, "", 404, codeTicketNotFound},
+		{"unknown ticket", "GET", ticketsPath + "/1/messages", ok, "", 400, codeBadRequest},
+		{"get unknown ticket", "GET", ticketsPath + "/1", ok, "", 400, codeBadRequest},
 		{"send text", "POST", msgs, ok, `{"msg_type":"text","content":"{\"content\":\"hi\"}"}`, 200, 0},
 		{"send content as object", "POST", msgs, ok, `{"msg_type":"text","content":{"content":"hi"}}`, 400, codeBadRequest},
 		{"send text without its key", "POST", msgs, ok, `{"msg_type":"text","content":"{\"body\":\"hi\"}"}`, 400, codeBadRequest},
 		{"send image", "POST", msgs, ok, `{"msg_type":"image","content":"{\"image_key\":\"img\"}"}`, 400, codeBadRequest},
-		{"send to unknown ticket", "POST", ticketsPath + "/1/messages", ok, `{"msg_type":"text","content":"{\"content\":\"hi\"}"}`, 404, codeTicketNotFound},
+		{"send to unknown ticket", "POST", ticketsPath + "/1/messages", ok, `{"msg_type":"text","content":"{\"content\":\"hi\"}"}`, 400, codeBadRequest},
 		{"unknown path", "GET", "/open-apis/helpdesk/v1/agents", ok, "", 404, 404},
 	}
 	for _, tt := range tests {
@@ -333,7 +333,8 @@ func TestSendIsStored(t *testing.T) {
 		t.Errorf("NoteCount = %d, want %d", got, before+1)
 	}
 	latest := f.sim.Messages()[0]
-	if latest.ID != data.MessageID || latest.TicketID != id || latest.Role != providers.RoleAgent || !latest.CreatedAt.Equal(epoch) {
+	if latest.MessageID != data.MessageID || latest.ID == data.MessageID || latest.TicketID != id ||
+		latest.Role != providers.RoleSystem || !latest.CreatedAt.Equal(epoch) {
 		t.Errorf("stored %+v", latest)
 	}
 	if f.sim.MessageWrites() != 1 {
@@ -413,5 +414,29 @@ func collect(v any, out *strings.Builder) {
 		for _, e := range x {
 			collect(e, out)
 		}
+	}
+}
+
+// Every message has a ticket-message id and a different chat message_id,
+// as the list page's example shows, and the bot speaks as a system sender.
+func TestMessagesHaveTwoIDsAndTheBotIsSystem(t *testing.T) {
+	t.Parallel()
+	sim := New(Options{Seed: 8, Now: func() time.Time { return epoch }})
+	seen := map[string]bool{}
+	bot := 0
+	for _, m := range sim.Messages() {
+		if m.ID == "" || m.MessageID == "" || m.ID == m.MessageID || seen[m.ID] || seen[m.MessageID] {
+			t.Fatalf("message ids %q / %q: want two distinct, unused ids", m.ID, m.MessageID)
+		}
+		seen[m.ID], seen[m.MessageID] = true, true
+		if strings.Contains(m.Content, "helpdesk bot") || strings.Contains(m.Content, "服务台机器人") {
+			bot++
+			if m.Role != providers.RoleSystem {
+				t.Errorf("bot message %s has role %s, want system", m.ID, m.Role)
+			}
+		}
+	}
+	if bot == 0 {
+		t.Error("no bot messages seeded")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -45,6 +46,7 @@ const (
 	codeInternal     = "deskp500100"
 	codeNoRoute      = "deskp404100"
 	codeNoMethod     = "deskp405100"
+	codeMediaType    = "deskp415100"
 )
 
 // Limits of the API.
@@ -87,7 +89,11 @@ type Request struct {
 	Path        string // without the /platform/v1 prefix
 	Query       string // raw query
 	ContentType string
-	Body        string
+	// HasContentType tells a Content-Type header sent empty from none.
+	HasContentType bool
+	Body           string
+	// RequestID is the X-Request-Id the simulator answered with.
+	RequestID string
 }
 
 // Server is a simulated Desk application. It is safe for concurrent use.
@@ -289,6 +295,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"count": 2, "next": null, "previous": null, "results": [{"id": 1, "note": "`)
 		return
 	}
+	if e := checkContentType(r); e != nil {
+		writeError(w, e)
+		return
+	}
 
 	var (
 		out any
@@ -326,6 +336,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(out)
 }
 
+// checkContentType holds a request with a body to the page's header line,
+// Content-Type: application/json; charset=utf8: JSON, and UTF-8 when a
+// charset is named (spelt utf8 as on the page, or utf-8). A GET or DELETE
+// has no body; its Content-Type, if any, is only recorded in the Log.
+func checkContentType(r *http.Request) *apiError {
+	switch r.Method {
+	case http.MethodPost, http.MethodPatch, http.MethodPut:
+	default:
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	cs := strings.ToLower(params["charset"])
+	if err != nil || mt != "application/json" || (cs != "" && cs != "utf-8" && cs != "utf8") {
+		return &apiError{http.StatusUnsupportedMediaType, codeMediaType, "Content-Type should be application/json; charset=utf8."}
+	}
+	return nil
+}
+
 func unauthorized() *apiError {
 	return &apiError{http.StatusUnauthorized, codeUnauthorized, "Invalid or expired API token."}
 }
@@ -343,11 +371,13 @@ func (s *Server) arrive(r *http.Request, path string, body []byte) string {
 		// A long-running demo keeps only the recent half.
 		s.log = slices.Delete(s.log, 0, maxLog/2)
 	}
+	id := fmt.Sprintf("sbd-%s-%06d", strings.ToLower(s.appID[:8]), s.reqSeq)
+	_, hasCT := r.Header["Content-Type"]
 	s.log = append(s.log, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery,
-		ContentType: r.Header.Get("Content-Type"), Body: string(body)})
+		ContentType: r.Header.Get("Content-Type"), HasContentType: hasCT, Body: string(body), RequestID: id})
 	s.inFlight++
 	s.maxIn = max(s.maxIn, s.inFlight)
-	return fmt.Sprintf("sbd-%s-%06d", strings.ToLower(s.appID[:8]), s.reqSeq)
+	return id
 }
 
 func (s *Server) leave() {

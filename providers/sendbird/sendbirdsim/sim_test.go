@@ -47,7 +47,10 @@ func do(t *testing.T, method, u, token, body string) answer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json; charset=utf8")
+	if body != "" {
+		// The page's own spelling of the charset.
+		req.Header.Set("Content-Type", "application/json; charset=utf8")
+	}
 	if token != "" {
 		req.Header.Set("SENDBIRDDESKAPITOKEN", token)
 	}
@@ -320,5 +323,57 @@ func TestSeededData(t *testing.T) {
 		if !strings.Contains(body, s) {
 			t.Errorf("first page lacks %s", s)
 		}
+	}
+}
+
+// Writes must say they carry JSON (charset utf8 as on the page, or utf-8);
+// a GET's Content-Type is recorded, not refused.
+func TestContentTypeChecked(t *testing.T) {
+	t.Parallel()
+	sim, srv := start(t, sendbirdsim.Options{Seed: 5})
+	token := sim.Account(srv.URL).Secrets["api_token"]
+	send := func(method, path, contentType, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		req.Header.Set("SENDBIRDDESKAPITOKEN", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const note = `{"ticketId":1004,"note":"hello"}`
+	tests := []struct {
+		method, contentType string
+		want                int
+	}{
+		{"POST", "application/json; charset=utf-8", 200},
+		{"POST", "application/json; charset=utf8", 200},
+		{"POST", "application/json", 200},
+		{"POST", "", 415},
+		{"POST", "text/plain; charset=utf-8", 415},
+		{"POST", "application/json; charset=latin1", 415},
+	}
+	for _, tt := range tests {
+		if got := send(tt.method, "/ticket_notes", tt.contentType, note); got != tt.want {
+			t.Errorf("%s with Content-Type %q: %d, want %d", tt.method, tt.contentType, got, tt.want)
+		}
+	}
+	if got := send("GET", "/tickets?limit=1", "text/plain", ""); got != 200 {
+		t.Errorf("GET with a Content-Type: %d, want 200", got)
+	}
+	log := sim.Log()
+	if last := log[len(log)-1]; !last.HasContentType || last.ContentType != "text/plain" {
+		t.Errorf("GET's Content-Type not recorded: %+v", last)
+	}
+	if send("GET", "/tickets?limit=1", "", ""); sim.Log()[len(sim.Log())-1].HasContentType {
+		t.Error("a GET without Content-Type recorded as having one")
 	}
 }
