@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -385,6 +386,21 @@ func ProviderFailure(t interface{ T(string, ...any) string }, err error) views.P
 	}
 	if pe := providers.AsError(err); pe != nil {
 		f.Code, f.RequestID, f.Status, f.Detail = pe.Code, pe.RequestID, pe.Status, pe.Detail
+		// Only a coded answer's message is the vendor's own words; other
+		// messages are ours, for the log.
+		if pe.Code != "" {
+			f.Said = vendorSaid(pe.Message)
+		}
 	}
 	return f
+}
+
+// vendorSaid is a vendor's error message fit for one line: printable
+// characters only, at most 200 of them.
+func vendorSaid(s string) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return s
 }

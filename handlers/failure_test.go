@@ -33,12 +33,23 @@ func TestFailureLineNamesStatusCodeRequestAndDetail(t *testing.T) {
 				t.Errorf("%s: %q lacks %q", tt.lang, line, w)
 			}
 		}
-		if strings.Contains(line, "raw vendor text") {
-			t.Errorf("%s: vendor message reached the line: %q", tt.lang, line)
+		if !strings.Contains(line, "“raw vendor text”") {
+			t.Errorf("%s: the vendor's own message is not on the line: %q", tt.lang, line)
 		}
 	}
-	// No response: no status is named.
+	// A message that is not the vendor's (no code) stays in the log, and
+	// what the vendor says is kept to one short line.
 	tr := cat.Localizer("en")
+	ours := views.FailureLine(tr, ProviderFailure(tr, &providers.Error{Provider: providers.KindFeishu, Kind: providers.ErrInvalid, Message: "empty ticket id"}))
+	if strings.Contains(ours, "empty ticket id") {
+		t.Errorf("our own log message reached the line: %q", ours)
+	}
+	long := views.FailureLine(tr, ProviderFailure(tr, &providers.Error{Provider: providers.KindAlibaba, Kind: providers.ErrInvalid, Code: "X",
+		Message: "line one\nline\x00two " + strings.Repeat("y", 300)}))
+	if strings.ContainsAny(long, "\n\x00") || !strings.Contains(long, "line one line two") || strings.Count(long, "y") > 200 {
+		t.Errorf("vendor message not cleaned and shortened: %q", long)
+	}
+	// No response: no status is named.
 	line := views.FailureLine(tr, ProviderFailure(tr, &providers.Error{Provider: providers.KindSendbird, Kind: providers.ErrUnavailable}))
 	if strings.Contains(line, "HTTP") || strings.Contains(line, "·") {
 		t.Errorf("failure without a response: %q", line)

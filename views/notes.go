@@ -235,6 +235,9 @@ func FailureLine(t interface{ T(string, ...any) string }, f ProviderFailure) str
 // order FailureLine and FailureText show them.
 func failureParts(t interface{ T(string, ...any) string }, f ProviderFailure) []string {
 	var parts []string
+	if f.Said != "" {
+		parts = append(parts, "“"+f.Said+"”")
+	}
 	if f.Detail != "" {
 		parts = append(parts, f.Detail)
 	}

@@ -293,3 +293,22 @@ func checkARIA(t *testing.T, page, body string) {
 		}
 	})
 }
+
+func TestAlibabaDenialIsExplainedWithCodeMessageAndDetail(t *testing.T) {
+	t.Parallel()
+	for _, asObject := range []bool{true, false} {
+		ds := newDemoServer(t)
+		ds.demo.Sandbox.Alibaba.Deny("ListTickets", asObject)
+		_, body := ds.signIn(demoAdmin).get("/notes?refresh=1")
+		st := doc(t, body).Find(`[data-testid=account-status][data-account-id="1"]`)
+		if st.AttrOr("data-ok", "") != "false" {
+			t.Fatalf("object detail %v: the denied account shows as ok", asObject)
+		}
+		text := strings.Join(strings.Fields(st.Text()), " ")
+		for _, want := range []string{"No permissions", "HTTP 403", "workorder:ListTickets", "ImplicitDeny", "request id", "“"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("object detail %v: %q lacks %q", asObject, text, want)
+			}
+		}
+	}
+}
