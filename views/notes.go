@@ -292,7 +292,6 @@ func LinkURL(u string) string {
 	return u
 }
 
-
 // addMeaning is the message id telling what adding does at a provider.
 func addMeaning(k providers.AddKind) string { return "notes.add_means." + string(k) }
 
