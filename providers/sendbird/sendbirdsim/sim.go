@@ -247,6 +247,21 @@ func (s *Server) PutNote(ticketID int64, text string, createdAt time.Time) (int6
 	return s.nextNote, nil
 }
 
+// PutNoteAs is PutNote with the note's author shown as name (an agent the
+// simulator adds), for tests of how author names are rendered.
+func (s *Server) PutNoteAs(ticketID int64, name, text string, createdAt time.Time) (int64, error) {
+	id, err := s.PutNote(ticketID, text, createdAt)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := *s.notes[id].createdBy
+	a.id, a.displayName, a.sendbirdID = 900000+id, name, fmt.Sprintf("agent-%d", 900000+id)
+	s.notes[id].createdBy = &a
+	return id, nil
+}
+
 // apiError is a Desk error answer.
 type apiError struct {
 	status  int
