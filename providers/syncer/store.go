@@ -55,8 +55,8 @@ type TicketMark struct {
 }
 
 // Scope is the part of an account's archive one batch of notes covers: one
-// ticket's notes (TicketID set), or the notes of every ticket created in
-// [From, To) (TicketID empty). With TicketID and a non-zero From, only that
+// ticket's notes (TicketID set), or every note created in [From, To)
+// across tickets (TicketID empty). With TicketID and a non-zero From, only that
 // ticket's notes created at or after From. Complete says the batch is
 // everything the vendor holds in the scope.
 type Scope struct {
