@@ -106,11 +106,15 @@ type Note struct {
 
 // Ticket is a helpdesk ticket, normalised across vendors.
 type Ticket struct {
-	ID        string          `json:"id"`
-	Title     string          `json:"title"`
-	Status    string          `json:"status"`
-	CreatedAt time.Time       `json:"created_at"` // UTC; zero when unknown
-	Raw       json.RawMessage `json:"raw,omitempty"`
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"` // UTC; zero when unknown
+	UpdatedAt time.Time `json:"updated_at"` // UTC; zero when the vendor has none
+	// Closed is true when the vendor says the ticket is finished, so a sync
+	// pass need not read its notes again until it reopens.
+	Closed bool            `json:"closed"`
+	Raw    json.RawMessage `json:"raw,omitempty"`
 }
 
 // Query selects notes. From and To bound CreatedAt as the half-open interval
