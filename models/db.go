@@ -68,7 +68,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	db := &DB{g: g}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrateSchema(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -1,0 +1,432 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/ticketnotes/ticketnotes/providers"
+)
+
+// ArchivedNote is a note as the archive holds it: the normalised note (its
+// current version) and what the archive knows about it.
+type ArchivedNote struct {
+	providers.Note
+	// ArchiveID is the note's row id in the archive, stable for its life.
+	ArchiveID int64
+	// Version is the current version's number, 1 for a note never edited.
+	Version int
+	// DeletedAt is when the note was found gone at the vendor or deleted
+	// here; zero when it is not deleted. DeletedBy is who deleted it here,
+	// empty when a sync pass noticed it.
+	DeletedAt time.Time
+	DeletedBy string
+	// FirstSeenAt and LastSeenAt are when a pass (or a write here) first and
+	// last saw the note at the vendor.
+	FirstSeenAt, LastSeenAt time.Time
+}
+
+// Deleted reports whether the note is gone at the vendor.
+func (n ArchivedNote) Deleted() bool { return !n.DeletedAt.IsZero() }
+
+// Edited reports whether the note has earlier versions.
+func (n ArchivedNote) Edited() bool { return n.Version > 1 }
+
+// Note states for NoteFilter.States.
+const (
+	StateEdited  = "edited"  // has more than one version
+	StateDeleted = "deleted" // gone at the vendor, or deleted here
+	StateUnread  = "unread"  // the vendor says it is unread
+)
+
+// Sort orders for NoteFilter.Sort.
+const (
+	SortNewest    = "newest"
+	SortOldest    = "oldest"
+	SortRelevance = "relevance" // search only; the default with a query
+)
+
+// Paging limits of ListArchivedNotes.
+const (
+	DefaultNoteLimit = 50
+	MaxNoteLimit     = 1000
+	// SearchCountCap is where a search stops counting: its total is then
+	// SearchCountCap and capped is true ("10,000+").
+	SearchCountCap = 10000
+)
+
+// NoteFilter selects archived notes. Every set field must match.
+type NoteFilter struct {
+	// Accounts limits to these accounts; empty means every account.
+	Accounts []uint
+	TicketID string
+	// From and To bound the creation time, half-open [From, To); zero is open.
+	From, To time.Time
+	Role     providers.Role
+	// Query is a search (see parseSearch for its syntax); empty, or only
+	// punctuation, means no search.
+	Query string
+	// States keeps notes in any of the listed states (StateEdited, ...).
+	// Deleted notes are left out unless States lists StateDeleted or
+	// IncludeDeleted is set.
+	States         []string
+	IncludeDeleted bool
+	// Sort is SortNewest (the default without a query), SortOldest or
+	// SortRelevance (the default with one). Ties go newest first.
+	Sort string
+	// Offset and Limit page the result; Limit 0 means DefaultNoteLimit.
+	Offset, Limit int
+}
+
+func (f *NoteFilter) normalise() error {
+	if f.Offset < 0 || f.Limit < 0 || f.Limit > MaxNoteLimit {
+		return fmt.Errorf("note filter: offset %d, limit %d: %w", f.Offset, f.Limit, ErrInvalid)
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultNoteLimit
+	}
+	for _, s := range f.States {
+		if s != StateEdited && s != StateDeleted && s != StateUnread {
+			return fmt.Errorf("note filter: state %q: %w", s, ErrInvalid)
+		}
+	}
+	switch f.Sort {
+	case "", SortNewest, SortOldest, SortRelevance:
+	default:
+		return fmt.Errorf("note filter: sort %q: %w", f.Sort, ErrInvalid)
+	}
+	return nil
+}
+
+func (f NoteFilter) hasState(s string) bool {
+	for _, x := range f.States {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// where returns the filter's conditions on archive_notes n, without the
+// search. indexAccounts false keeps the account condition from choosing an
+// index (SQLite's unary +), so the planner walks the creation-time index in
+// order and stops after a page instead of sorting every note of the
+// accounts.
+func (f NoteFilter) where(indexAccounts bool) (string, []any) {
+	var conds []string
+	var args []any
+	if len(f.Accounts) > 0 {
+		if indexAccounts {
+			conds = append(conds, "n.account_id IN ?")
+		} else {
+			conds = append(conds, "+n.account_id IN ?")
+		}
+		args = append(args, f.Accounts)
+	}
+	if f.TicketID != "" {
+		conds = append(conds, "n.ticket_id = ?")
+		args = append(args, f.TicketID)
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "n.created_at >= ?")
+		args = append(args, ns(f.From.UTC()))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "n.created_at < ?")
+		args = append(args, ns(f.To.UTC()))
+	}
+	if f.Role != "" {
+		conds = append(conds, "n.author_role = ?")
+		args = append(args, string(f.Role))
+	}
+	if !f.IncludeDeleted && !f.hasState(StateDeleted) {
+		conds = append(conds, "n.deleted_at IS NULL")
+	}
+	if len(f.States) > 0 {
+		var alts []string
+		for _, s := range f.States {
+			switch s {
+			case StateEdited:
+				alts = append(alts, "n.version > 1")
+			case StateDeleted:
+				alts = append(alts, "n.deleted_at IS NOT NULL")
+			case StateUnread:
+				alts = append(alts, "n.read = ?")
+				args = append(args, false)
+			}
+		}
+		conds = append(conds, "("+strings.Join(alts, " OR ")+")")
+	}
+	if len(conds) == 0 {
+		return "1 = 1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// order returns the ORDER BY of a non-relevance sort.
+func (f NoteFilter) order() string {
+	if f.Sort == SortOldest {
+		return "n.created_at ASC, n.id ASC"
+	}
+	return "n.created_at DESC, n.id DESC"
+}
+
+// onlyAccounts reports whether the filter is the unfiltered list (at most
+// accounts and whether deleted notes count), whose total archive_counts
+// holds.
+func (f NoteFilter) onlyAccounts() bool {
+	return f.TicketID == "" && f.From.IsZero() && f.To.IsZero() && f.Role == "" && len(f.States) == 0
+}
+
+const noteCols = `n.id, n.account_id, n.ticket_id, n.note_id, n.chat_message_id, n.author_name, n.author_role,
+	n.body, n.content, n.content_type, n.created_at, n.updated_at, n.attachments, n.read, n.raw, n.version,
+	n.deleted_at, n.deleted_by, n.first_seen_at, n.last_seen_at`
+
+// scanNotes reads rows of noteCols; kinds names each account's vendor.
+func scanNotes(rows *sql.Rows, kinds map[uint]providers.Kind) ([]ArchivedNote, error) {
+	defer rows.Close()
+	var out []ArchivedNote
+	for rows.Next() {
+		var (
+			n                                     ArchivedNote
+			role                                  string
+			created, updated, deleted, first, last sql.NullInt64
+			attach, raw                           sql.NullString
+			read                                  sql.NullBool
+		)
+		if err := rows.Scan(&n.ArchiveID, &n.AccountID, &n.TicketID, &n.ID, &n.ChatMessageID, &n.AuthorName, &role,
+			&n.Body, &n.Content, &n.ContentType, &created, &updated, &attach, &read, &raw, &n.Version,
+			&deleted, &n.DeletedBy, &first, &last); err != nil {
+			return nil, err
+		}
+		n.AuthorRole = providers.Role(role)
+		n.Provider = kinds[n.AccountID]
+		n.CreatedAt, n.UpdatedAt, n.DeletedAt = fromNS(created), fromNS(updated), fromNS(deleted)
+		n.FirstSeenAt, n.LastSeenAt = fromNS(first), fromNS(last)
+		if attach.Valid {
+			_ = json.Unmarshal([]byte(attach.String), &n.Attachments)
+		}
+		if read.Valid {
+			r := read.Bool
+			n.Read = &r
+		}
+		if raw.Valid {
+			n.Raw = json.RawMessage(raw.String)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// accountKinds maps every account id to its vendor.
+func accountKinds(g *gorm.DB) (map[uint]providers.Kind, error) {
+	var rows []struct {
+		ID   uint
+		Kind string
+	}
+	if err := g.Raw("SELECT id, kind FROM accounts").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	m := make(map[uint]providers.Kind, len(rows))
+	for _, r := range rows {
+		m[r.ID] = providers.Kind(r.Kind)
+	}
+	return m, nil
+}
+
+// queryNotes runs a SELECT of noteCols and scans it.
+func queryNotes(g *gorm.DB, q string, args ...any) ([]ArchivedNote, error) {
+	kinds, err := accountKinds(g)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := g.Raw(q, args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	return scanNotes(rows, kinds)
+}
+
+// ListArchivedNotes returns one page of the archived notes f selects, their
+// total, and whether the total was capped: a search counts at most
+// SearchCountCap matches (and ranks by relevance the newest-archived
+// SearchCountCap of them); other totals are exact. It returns ErrInvalid for
+// a bad filter, or the database's error.
+func (db *DB) ListArchivedNotes(ctx context.Context, f NoteFilter) (notes []ArchivedNote, total int64, capped bool, err error) {
+	if err := f.normalise(); err != nil {
+		return nil, 0, false, err
+	}
+	g := db.g.WithContext(ctx)
+	if terms := parseSearch(f.Query); len(terms) > 0 {
+		notes, total, capped, err = db.searchNotes(g, f, terms)
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("search notes: %w", err)
+		}
+		return notes, total, capped, nil
+	}
+	where, args := f.where(f.TicketID != "")
+	notes, err = queryNotes(g, "SELECT "+noteCols+" FROM archive_notes n WHERE "+where+
+		" ORDER BY "+f.order()+" LIMIT ? OFFSET ?", append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("list notes: %w", err)
+	}
+	if total, err = db.countNotes(g, f); err != nil {
+		return nil, 0, false, fmt.Errorf("count notes: %w", err)
+	}
+	return notes, total, false, nil
+}
+
+// countNotes counts what f (without a search) selects: from archive_counts
+// for the unfiltered list, otherwise with count(*) over the covering
+// indexes.
+func (db *DB) countNotes(g *gorm.DB, f NoteFilter) (int64, error) {
+	var total int64
+	if f.onlyAccounts() {
+		col := "notes"
+		if f.IncludeDeleted {
+			col = "notes + deleted"
+		}
+		q := "SELECT COALESCE(SUM(" + col + "), 0) FROM archive_counts"
+		var args []any
+		if len(f.Accounts) > 0 {
+			q += " WHERE account_id IN ?"
+			args = append(args, f.Accounts)
+		}
+		err := g.Raw(q, args...).Scan(&total).Error
+		return total, err
+	}
+	where, args := f.where(true)
+	err := g.Raw("SELECT count(*) FROM archive_notes n WHERE "+where, args...).Scan(&total).Error
+	return total, err
+}
+
+// TicketNotes returns the conversation of one archived ticket, oldest
+// first, deleted notes included (see ArchivedNote.Deleted); none when the
+// archive has no notes of it. It returns the database's error.
+func (db *DB) TicketNotes(ctx context.Context, account uint, ticket string) ([]ArchivedNote, error) {
+	notes, err := queryNotes(db.g.WithContext(ctx), "SELECT "+noteCols+` FROM archive_notes n
+		WHERE n.account_id = ? AND n.ticket_id = ? ORDER BY n.created_at, n.id`, account, ticket)
+	if err != nil {
+		return nil, fmt.Errorf("ticket notes: %w", err)
+	}
+	return notes, nil
+}
+
+// ArchivedNoteByID returns one archived note, deleted or not. It returns
+// ErrNotFound when the archive does not have it, or the database's error.
+func (db *DB) ArchivedNoteByID(ctx context.Context, account uint, ticket, note string) (*ArchivedNote, error) {
+	notes, err := queryNotes(db.g.WithContext(ctx), "SELECT "+noteCols+` FROM archive_notes n
+		WHERE n.account_id = ? AND n.ticket_id = ? AND n.note_id = ?`, account, ticket, note)
+	if err != nil {
+		return nil, fmt.Errorf("archived note: %w", err)
+	}
+	if len(notes) == 0 {
+		return nil, fmt.Errorf("archived note: %w", ErrNotFound)
+	}
+	return &notes[0], nil
+}
+
+// NoteVersion is one version of an archived note.
+type NoteVersion struct {
+	Version     int
+	Body        string
+	Content     string
+	ContentType string
+	Attachments []providers.Attachment
+	// UpdatedAt is the vendor's update time of this version; zero when it
+	// has none.
+	UpdatedAt time.Time
+	// SeenAt is when this version was first seen (or written here).
+	SeenAt time.Time
+	Source string // SourceVendor or SourceHere
+	Actor  string // who wrote it here; empty for SourceVendor
+	// Current is true for the newest version, the note's text now.
+	Current bool
+}
+
+// NoteVersions returns every version of a note, oldest first, the current
+// one last. It returns ErrNotFound when the archive does not have the
+// note, or the database's error.
+func (db *DB) NoteVersions(ctx context.Context, account uint, ticket, note string) ([]NoteVersion, error) {
+	g := db.g.WithContext(ctx)
+	rows, err := g.Raw(`SELECT v.version, v.body, v.content, v.content_type, v.attachments, v.updated_at, v.seen_at,
+		v.source, v.actor, 0 FROM note_versions v JOIN archive_notes n ON n.id = v.note_id
+		WHERE n.account_id = ? AND n.ticket_id = ? AND n.note_id = ?
+		UNION ALL
+		SELECT version, body, content, content_type, attachments, updated_at, version_seen_at, version_source,
+		version_actor, 1 FROM archive_notes WHERE account_id = ? AND ticket_id = ? AND note_id = ?
+		ORDER BY 1`, account, ticket, note, account, ticket, note).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("note versions: %w", err)
+	}
+	defer rows.Close()
+	var out []NoteVersion
+	for rows.Next() {
+		var (
+			v             NoteVersion
+			attach        sql.NullString
+			updated, seen sql.NullInt64
+			current       int
+		)
+		if err := rows.Scan(&v.Version, &v.Body, &v.Content, &v.ContentType, &attach, &updated, &seen,
+			&v.Source, &v.Actor, &current); err != nil {
+			return nil, fmt.Errorf("note versions: %w", err)
+		}
+		if attach.Valid {
+			_ = json.Unmarshal([]byte(attach.String), &v.Attachments)
+		}
+		v.UpdatedAt, v.SeenAt, v.Current = fromNS(updated), fromNS(seen), current == 1
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("note versions: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("note versions: %w", ErrNotFound)
+	}
+	return out, nil
+}
+
+// ArchivedTicket is a ticket as the archive holds it.
+type ArchivedTicket struct {
+	AccountID uint
+	providers.Ticket
+	FirstSeenAt, LastSeenAt time.Time
+	// NotesReadAt is when a pass last read all its notes; zero means never.
+	NotesReadAt time.Time
+}
+
+// ArchivedTicket returns one archived ticket. It returns ErrNotFound when
+// the archive does not have it, or the database's error.
+func (db *DB) ArchivedTicket(ctx context.Context, account uint, ticket string) (*ArchivedTicket, error) {
+	rows, err := db.g.WithContext(ctx).Raw(`SELECT title, status, closed, created_at, updated_at, raw, first_seen_at,
+		last_seen_at, notes_read_at FROM archive_tickets WHERE account_id = ? AND ticket_id = ?`, account, ticket).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("archived ticket: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("archived ticket: %w", err)
+		}
+		return nil, fmt.Errorf("archived ticket: %w", ErrNotFound)
+	}
+	t := ArchivedTicket{AccountID: account}
+	t.ID = ticket
+	var created, updated, first, last, read sql.NullInt64
+	var raw sql.NullString
+	if err := rows.Scan(&t.Title, &t.Status, &t.Closed, &created, &updated, &raw, &first, &last, &read); err != nil {
+		return nil, fmt.Errorf("archived ticket: %w", err)
+	}
+	t.CreatedAt, t.UpdatedAt = fromNS(created), fromNS(updated)
+	t.FirstSeenAt, t.LastSeenAt, t.NotesReadAt = fromNS(first), fromNS(last), fromNS(read)
+	if raw.Valid {
+		t.Raw = json.RawMessage(raw.String)
+	}
+	return &t, nil
+}

@@ -1,0 +1,206 @@
+package models
+
+import (
+	"encoding/binary"
+	"math"
+	"sort"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// Full-text search over the archive. On SQLite, archive_fts is an FTS4 table
+// (compiled into the driver by default; FTS5 would need a build tag) whose
+// content is archive_notes.tokens (see tokens.go): triggers keep it in step
+// inside the same transactions that write the notes. On PostgreSQL the same
+// tokens column has a GIN index over its 'simple' tsvector, and a search is
+// the tsquery of the same terms. The test suite runs SQLite only.
+
+// migrateSearch is version 3: the full-text index.
+func migrateSearch(tx *gorm.DB, pg bool) error {
+	if pg {
+		return execAll(tx, pg,
+			`CREATE INDEX IF NOT EXISTS archive_notes_tokens ON archive_notes USING GIN (to_tsvector('simple', tokens))`)
+	}
+	return execAll(tx, pg,
+		`CREATE VIRTUAL TABLE IF NOT EXISTS archive_fts USING fts4(content="archive_notes", tokens)`,
+		// An external-content FTS4 table reads the old tokens from the
+		// content row to remove them, so removal runs BEFORE the row
+		// changes. Only a change of the tokens re-indexes: moving
+		// last_seen_at must not.
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_ai AFTER INSERT ON archive_notes BEGIN
+			INSERT INTO archive_fts (docid, tokens) VALUES (new.id, new.tokens); END`,
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_bu BEFORE UPDATE OF tokens ON archive_notes BEGIN
+			DELETE FROM archive_fts WHERE docid = old.id; END`,
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_au AFTER UPDATE OF tokens ON archive_notes BEGIN
+			INSERT INTO archive_fts (docid, tokens) VALUES (new.id, new.tokens); END`,
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_bd BEFORE DELETE ON archive_notes BEGIN
+			DELETE FROM archive_fts WHERE docid = old.id; END`,
+		// Index whatever the archive already holds (nothing on a new one).
+		`INSERT INTO archive_fts (archive_fts) VALUES ('rebuild')`,
+	)
+}
+
+// tsQuery returns the PostgreSQL tsquery of terms: phrases with <->, the
+// prefix as :*, terms joined by &.
+func tsQuery(terms []searchTerm) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		toks := make([]string, len(t.tokens))
+		for j, tok := range t.tokens {
+			toks[j] = "'" + tok + "'"
+		}
+		if t.prefix {
+			toks[len(toks)-1] += ":*"
+		}
+		parts[i] = "(" + strings.Join(toks, " <-> ") + ")"
+	}
+	return strings.Join(parts, " & ")
+}
+
+// searchHit is one match before paging: enough to rank and order it.
+type searchHit struct {
+	id      int64
+	created int64
+	score   float64
+}
+
+// searchNotes runs a search with f's other filters. With relevance it
+// ranks the newest-archived SearchCountCap matches; newest and oldest order
+// every match exactly.
+func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]ArchivedNote, int64, bool, error) {
+	where, args := f.where(true)
+	pg := db.IsPostgres()
+	var from string
+	var matchArgs []any
+	if pg {
+		from = "archive_notes n"
+		where = "to_tsvector('simple', n.tokens) @@ to_tsquery('simple', ?) AND " + where
+		matchArgs = []any{tsQuery(terms)}
+	} else {
+		// CROSS JOIN keeps the full-text index as the outer loop: matches
+		// first, then each one's row by id.
+		from = "archive_fts CROSS JOIN archive_notes n ON n.id = archive_fts.docid"
+		where = "archive_fts MATCH ? AND " + where
+		matchArgs = []any{ftsMatch(terms)}
+	}
+	all := append(matchArgs, args...)
+	if f.Sort == "" || f.Sort == SortRelevance {
+		hits, err := db.rankHits(g, from, where, all, pg)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		capped := len(hits) > SearchCountCap
+		if capped {
+			hits = hits[:SearchCountCap]
+		}
+		sort.Slice(hits, func(i, j int) bool {
+			a, b := hits[i], hits[j]
+			if a.score != b.score {
+				return a.score > b.score
+			}
+			if a.created != b.created {
+				return a.created > b.created
+			}
+			return a.id > b.id
+		})
+		page := hits[min(f.Offset, len(hits)):min(f.Offset+f.Limit, len(hits))]
+		notes, err := notesByIDs(g, page)
+		return notes, int64(len(hits)), capped, err
+	}
+	var total int64
+	if err := g.Raw("SELECT count(*) FROM (SELECT 1 FROM "+from+" WHERE "+where+" LIMIT ?) x",
+		append(all, SearchCountCap+1)...).Scan(&total).Error; err != nil {
+		return nil, 0, false, err
+	}
+	capped := total > SearchCountCap
+	q := "SELECT " + noteCols + " FROM " + from + " WHERE " + where
+	qArgs := all
+	if capped && !pg {
+		// Many matches: walking the creation-time index and testing each
+		// row against the set of matches stops after a page; sorting every
+		// match would not.
+		w, a := f.where(false)
+		q = "SELECT " + noteCols + " FROM archive_notes n WHERE " + w +
+			" AND n.id IN (SELECT docid FROM archive_fts WHERE archive_fts MATCH ?)"
+		qArgs = append(a, matchArgs...)
+	}
+	notes, err := queryNotes(g, q+" ORDER BY "+f.order()+" LIMIT ? OFFSET ?", append(qArgs, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return notes, min(total, SearchCountCap), capped, nil
+}
+
+// rankHits returns up to SearchCountCap+1 matches, newest-archived first,
+// each with its relevance: a BM25-like sum over the query's terms of the
+// term's hits in the note weighted by how rare the term is.
+func (db *DB) rankHits(g *gorm.DB, from, where string, args []any, pg bool) ([]searchHit, error) {
+	var hits []searchHit
+	if pg {
+		var rows []struct {
+			ID        int64
+			CreatedAt int64
+			Score     float64
+		}
+		err := g.Raw("SELECT n.id, n.created_at, ts_rank(to_tsvector('simple', n.tokens), to_tsquery('simple', ?)) AS score FROM "+
+			from+" WHERE "+where+" ORDER BY n.id DESC LIMIT ?", append(append([]any{args[0]}, args...), SearchCountCap+1)...).Scan(&rows).Error
+		for _, r := range rows {
+			hits = append(hits, searchHit{id: r.ID, created: r.CreatedAt, score: r.Score})
+		}
+		return hits, err
+	}
+	rows, err := g.Raw("SELECT n.id, n.created_at, matchinfo(archive_fts, 'pnx') FROM "+from+" WHERE "+where+
+		" ORDER BY archive_fts.docid DESC LIMIT ?", append(args, SearchCountCap+1)...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h searchHit
+		var info []byte
+		if err := rows.Scan(&h.id, &h.created, &info); err != nil {
+			return nil, err
+		}
+		h.score = matchScore(info)
+		hits = append(hits, h)
+	}
+	return hits, rows.Err()
+}
+
+// matchScore reads FTS4's matchinfo 'pnx' (32-bit native-order integers:
+// phrases, rows, then per phrase hits in this row, hits in all rows, rows
+// with a hit) into a score.
+func matchScore(info []byte) float64 {
+	u := func(i int) float64 { return float64(binary.NativeEndian.Uint32(info[4*i:])) }
+	if len(info) < 8 {
+		return 0
+	}
+	phrases, docs := int(u(0)), u(1)
+	var score float64
+	for p := 0; p < phrases && 4*(2+3*p+3) <= len(info); p++ {
+		hits, df := u(2+3*p), u(2+3*p+2)
+		idf := math.Log(1 + (docs-df+0.5)/(df+0.5))
+		score += hits / (hits + 1.2) * idf
+	}
+	return score
+}
+
+// notesByIDs loads the notes of hits, in the hits' order.
+func notesByIDs(g *gorm.DB, hits []searchHit) ([]ArchivedNote, error) {
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(hits))
+	pos := make(map[int64]int, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+		pos[h.id] = i
+	}
+	notes, err := queryNotes(g, "SELECT "+noteCols+" FROM archive_notes n WHERE n.id IN ?", ids)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(notes, func(i, j int) bool { return pos[notes[i].ArchiveID] < pos[notes[j].ArchiveID] })
+	return notes, nil
+}

@@ -1,0 +1,296 @@
+package models
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Search tokens. The full-text index does not tokenize text itself: the
+// application derives tokens, stores them space-separated in
+// archive_notes.tokens, and SQLite's FTS4 (its "simple" tokenizer only splits
+// on the spaces) indexes them. The same tokens would feed a PostgreSQL
+// tsvector. Derivation:
+//
+//   - the text is NFKC-normalised (full-width letters, ligatures and
+//     compatibility characters become their plain forms) and lower-cased;
+//   - a run of letters, digits and marks outside CJK scripts is one word;
+//   - a run of CJK characters (Han, Hiragana, Katakana, Hangul), which has
+//     no spaces between words, becomes its overlapping bigrams in order
+//     (证书已过期: 证书 书已 已过 过期), so a query of two or more characters
+//     is a phrase of bigrams and finds any substring; a one-character run is
+//     itself a token;
+//   - the single characters of the longer runs follow after every other
+//     token, so a one-character query works without breaking the positions
+//     that phrases rely on;
+//   - everything else (spaces, punctuation, symbols) separates tokens.
+//
+// Queries (parseSearch) go through the same derivation, so what is indexed
+// and what is asked always agree, and Highlight marks exactly the spans the
+// index matched.
+
+// token is one search token and the byte span of the original text it was
+// derived from.
+type token struct {
+	text       string
+	start, end int
+	cjk        bool
+}
+
+// isCJK reports whether r belongs to a script written without spaces
+// between words (as far as search is concerned).
+func isCJK(r rune) bool {
+	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) ||
+		unicode.Is(unicode.Hangul, r) || r == 'ー' || r == '々' || r == '〆'
+}
+
+// isWordRune reports whether r is part of a word.
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)
+}
+
+// tokenize derives text's tokens: words, CJK bigrams and one-character CJK
+// runs in text order (main), then the single characters of longer CJK runs
+// (chars).
+func tokenize(text string) (main, chars []token) {
+	type cjkRune struct {
+		r          rune
+		start, end int
+	}
+	var (
+		word      strings.Builder
+		wordStart int
+		wordEnd   int
+		run       []cjkRune
+	)
+	flushWord := func() {
+		if word.Len() > 0 {
+			main = append(main, token{text: word.String(), start: wordStart, end: wordEnd})
+			word.Reset()
+		}
+	}
+	flushRun := func() {
+		switch len(run) {
+		case 0:
+			return
+		case 1:
+			main = append(main, token{text: string(run[0].r), start: run[0].start, end: run[0].end, cjk: true})
+		default:
+			for i := 0; i+1 < len(run); i++ {
+				main = append(main, token{text: string([]rune{run[i].r, run[i+1].r}),
+					start: run[i].start, end: run[i+1].end, cjk: true})
+			}
+			for _, c := range run {
+				chars = append(chars, token{text: string(c.r), start: c.start, end: c.end, cjk: true})
+			}
+		}
+		run = run[:0]
+	}
+	var it norm.Iter
+	it.InitString(norm.NFKC, text)
+	for !it.Done() {
+		// Each normalised segment keeps the span of the input it came from,
+		// so highlights land on the original text.
+		start := it.Pos()
+		seg := it.Next()
+		end := it.Pos()
+		for len(seg) > 0 {
+			r, size := utf8.DecodeRune(seg)
+			seg = seg[size:]
+			switch {
+			case isCJK(r):
+				flushWord()
+				run = append(run, cjkRune{r, start, end})
+			case isWordRune(r):
+				flushRun()
+				if word.Len() == 0 {
+					wordStart = start
+				}
+				word.WriteRune(unicode.ToLower(r))
+				wordEnd = end
+			default:
+				flushWord()
+				flushRun()
+			}
+		}
+	}
+	flushWord()
+	flushRun()
+	return main, chars
+}
+
+// indexTokens returns the space-separated tokens stored for text.
+func indexTokens(text string) string {
+	main, chars := tokenize(text)
+	var b strings.Builder
+	for _, ts := range [][]token{main, chars} {
+		for _, t := range ts {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(t.text)
+		}
+	}
+	return b.String()
+}
+
+// minPrefixRunes is the shortest query word matched as a prefix without an
+// explicit "*": shorter ones ("is", "a") would match most of the archive.
+const minPrefixRunes = 3
+
+// searchTerm is one part of a query that a note must match: a single token
+// or a phrase of tokens in order, the last optionally as a prefix.
+type searchTerm struct {
+	tokens []string
+	prefix bool
+}
+
+// parseSearch reads a user's query. Words are separated by spaces; each must
+// match (AND). A word of a script with spaces matches as a word prefix
+// ("refund" finds "Refunds"; stem-free, so "refunded" too) once it has
+// minPrefixRunes letters, or with a trailing "*" ("re*"). A word of CJK text
+// is a phrase of its bigrams, so it matches as a substring. Text in double
+// quotes is a phrase: its tokens in order, exactly. A query with no tokens
+// at all (only punctuation) gives no terms.
+func parseSearch(q string) []searchTerm {
+	var terms []searchTerm
+	add := func(s string, quoted bool) {
+		explicit := strings.HasSuffix(s, "*")
+		main, _ := tokenize(s)
+		if len(main) == 0 {
+			return
+		}
+		t := searchTerm{tokens: make([]string, len(main))}
+		for i, tok := range main {
+			t.tokens[i] = tok.text
+		}
+		last := main[len(main)-1]
+		if !last.cjk && (explicit || (!quoted && utf8.RuneCountInString(last.text) >= minPrefixRunes)) {
+			t.prefix = true
+		}
+		terms = append(terms, t)
+	}
+	for len(q) > 0 {
+		q = strings.TrimLeftFunc(q, unicode.IsSpace)
+		if q == "" {
+			break
+		}
+		if q[0] == '"' {
+			end := strings.IndexByte(q[1:], '"')
+			if end < 0 {
+				add(q[1:], true)
+				break
+			}
+			add(q[1:1+end], true)
+			q = q[end+2:]
+			continue
+		}
+		end := strings.IndexFunc(q, func(r rune) bool { return unicode.IsSpace(r) || r == '"' })
+		if end < 0 {
+			end = len(q)
+		}
+		add(q[:end], false)
+		q = q[end:]
+	}
+	return terms
+}
+
+// ftsMatch returns the FTS4 MATCH expression of terms: each a quoted phrase
+// (tokens hold only letters, digits and marks, so nothing needs escaping),
+// joined by spaces, which FTS4 reads as AND.
+func ftsMatch(terms []searchTerm) string {
+	var b strings.Builder
+	for i, t := range terms {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.Join(t.tokens, " "))
+		if t.prefix {
+			b.WriteByte('*')
+		}
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
+// Segment is a piece of a text with Highlight; Match is true for a piece the
+// query matched, which a view wraps in <mark> (escaping Text either way).
+type Segment struct {
+	Text  string
+	Match bool
+}
+
+// Highlight splits text into the pieces query matched and the rest, in
+// order; joined, the pieces are text again. A query that matches nothing
+// (or is empty) gives one unmatched piece; an empty text gives none. It
+// matches as the search does (see parseSearch), so every note a search
+// finds has its matches marked.
+func Highlight(text, query string) []Segment {
+	if text == "" {
+		return nil
+	}
+	terms := parseSearch(query)
+	if len(terms) == 0 {
+		return []Segment{{Text: text}}
+	}
+	main, chars := tokenize(text)
+	var spans [][2]int
+	for _, t := range terms {
+		n := len(t.tokens)
+		if n == 1 && !t.prefix && utf8.RuneCountInString(t.tokens[0]) == 1 {
+			for _, c := range chars {
+				if c.text == t.tokens[0] {
+					spans = append(spans, [2]int{c.start, c.end})
+				}
+			}
+		}
+		for i := 0; i+n <= len(main); i++ {
+			ok := true
+			for j := 0; j < n && ok; j++ {
+				if j == n-1 && t.prefix {
+					ok = strings.HasPrefix(main[i+j].text, t.tokens[j])
+				} else {
+					ok = main[i+j].text == t.tokens[j]
+				}
+			}
+			if ok {
+				spans = append(spans, [2]int{main[i].start, main[i+n-1].end})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return []Segment{{Text: text}}
+	}
+	// Merge overlapping spans, then cut the text.
+	sortSpans(spans)
+	var segs []Segment
+	pos := 0
+	for i := 0; i < len(spans); {
+		s, e := spans[i][0], spans[i][1]
+		for i++; i < len(spans) && spans[i][0] <= e; i++ {
+			e = max(e, spans[i][1])
+		}
+		if s > pos {
+			segs = append(segs, Segment{Text: text[pos:s]})
+		}
+		segs = append(segs, Segment{Text: text[s:e], Match: true})
+		pos = e
+	}
+	if pos < len(text) {
+		segs = append(segs, Segment{Text: text[pos:]})
+	}
+	return segs
+}
+
+func sortSpans(spans [][2]int) {
+	slices.SortFunc(spans, func(a, b [2]int) int {
+		if a[0] != b[0] {
+			return a[0] - b[0]
+		}
+		return b[1] - a[1]
+	})
+}
