@@ -193,11 +193,11 @@ func scanNotes(rows *sql.Rows, kinds map[uint]providers.Kind) ([]ArchivedNote, e
 	var out []ArchivedNote
 	for rows.Next() {
 		var (
-			n                                     ArchivedNote
-			role                                  string
+			n                                      ArchivedNote
+			role                                   string
 			created, updated, deleted, first, last sql.NullInt64
-			attach, raw                           sql.NullString
-			read                                  sql.NullBool
+			attach, raw                            sql.NullString
+			read                                   sql.NullBool
 		)
 		if err := rows.Scan(&n.ArchiveID, &n.AccountID, &n.TicketID, &n.ID, &n.ChatMessageID, &n.AuthorName, &role,
 			&n.Body, &n.Content, &n.ContentType, &created, &updated, &attach, &read, &raw, &n.Version,
