@@ -52,89 +52,162 @@ func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)
 }
 
+// tokenizer walks a text and hands each token to its sink: collected as
+// tokens (for queries and highlighting), or written straight into the
+// stored form (for indexing, which runs for every note stored).
+type tokenizer struct {
+	index      bool // write into mainB/charB instead of main/chars
+	main       []token
+	chars      []token
+	mainB      []byte
+	charB      []byte
+	word       []byte
+	wordStart  int
+	wordEnd    int
+	run        []cjkRune
+	pair       []byte
+	normalizer norm.Iter
+}
+
+type cjkRune struct {
+	r          rune
+	start, end int
+}
+
+func (t *tokenizer) emit(tok []byte, start, end int, cjk, char bool) {
+	if t.index {
+		b := &t.mainB
+		if char {
+			b = &t.charB
+		}
+		if len(*b) > 0 {
+			*b = append(*b, ' ')
+		}
+		*b = append(*b, tok...)
+		return
+	}
+	tk := token{text: string(tok), start: start, end: end, cjk: cjk}
+	if char {
+		t.chars = append(t.chars, tk)
+	} else {
+		t.main = append(t.main, tk)
+	}
+}
+
+func (t *tokenizer) flushWord() {
+	if len(t.word) > 0 {
+		t.emit(t.word, t.wordStart, t.wordEnd, false, false)
+		t.word = t.word[:0]
+	}
+}
+
+func (t *tokenizer) flushRun() {
+	switch len(t.run) {
+	case 0:
+		return
+	case 1:
+		c := t.run[0]
+		t.emit(utf8.AppendRune(t.pair[:0], c.r), c.start, c.end, true, false)
+	default:
+		for i := 0; i+1 < len(t.run); i++ {
+			t.pair = utf8.AppendRune(utf8.AppendRune(t.pair[:0], t.run[i].r), t.run[i+1].r)
+			t.emit(t.pair, t.run[i].start, t.run[i+1].end, true, false)
+		}
+		for _, c := range t.run {
+			t.emit(utf8.AppendRune(t.pair[:0], c.r), c.start, c.end, true, true)
+		}
+	}
+	t.run = t.run[:0]
+}
+
+// rune takes one normalised rune that came from text[start:end].
+func (t *tokenizer) rune(r rune, start, end int) {
+	switch {
+	case r < utf8.RuneSelf && ('a' <= r && r <= 'z' || '0' <= r && r <= '9'):
+		t.flushRun()
+		if len(t.word) == 0 {
+			t.wordStart = start
+		}
+		t.word = append(t.word, byte(r))
+		t.wordEnd = end
+	case r < utf8.RuneSelf && 'A' <= r && r <= 'Z':
+		t.rune(r+'a'-'A', start, end)
+	case r < utf8.RuneSelf:
+		t.flushWord()
+		t.flushRun()
+	case isCJK(r):
+		t.flushWord()
+		t.run = append(t.run, cjkRune{r, start, end})
+	case isWordRune(r):
+		t.flushRun()
+		if len(t.word) == 0 {
+			t.wordStart = start
+		}
+		t.word = utf8.AppendRune(t.word, unicode.ToLower(r))
+		t.wordEnd = end
+	default:
+		t.flushWord()
+		t.flushRun()
+	}
+}
+
+// plainASCII reports whether text[i] is ASCII and so is what follows it:
+// nothing can combine with it, so it is its own NFKC form.
+func plainASCII(text string, i int) bool {
+	return text[i] < utf8.RuneSelf && (i+1 == len(text) || text[i+1] < utf8.RuneSelf)
+}
+
+func (t *tokenizer) run_(text string) {
+	for i := 0; i < len(text); {
+		if plainASCII(text, i) {
+			t.rune(rune(text[i]), i, i+1)
+			i++
+			continue
+		}
+		// Normalise the stretch up to the next plain ASCII byte. Each
+		// normalised segment keeps the span of the input it came from, so
+		// highlights land on the original text.
+		j := i + 1
+		for j < len(text) && !plainASCII(text, j) {
+			j++
+		}
+		t.normalizer.InitString(norm.NFKC, text[i:j])
+		for !t.normalizer.Done() {
+			start := i + t.normalizer.Pos()
+			seg := t.normalizer.Next()
+			end := i + t.normalizer.Pos()
+			for len(seg) > 0 {
+				r, size := utf8.DecodeRune(seg)
+				seg = seg[size:]
+				t.rune(r, start, end)
+			}
+		}
+		i = j
+	}
+	t.flushWord()
+	t.flushRun()
+}
+
 // tokenize derives text's tokens: words, CJK bigrams and one-character CJK
 // runs in text order (main), then the single characters of longer CJK runs
 // (chars).
 func tokenize(text string) (main, chars []token) {
-	type cjkRune struct {
-		r          rune
-		start, end int
-	}
-	var (
-		word      strings.Builder
-		wordStart int
-		wordEnd   int
-		run       []cjkRune
-	)
-	flushWord := func() {
-		if word.Len() > 0 {
-			main = append(main, token{text: word.String(), start: wordStart, end: wordEnd})
-			word.Reset()
-		}
-	}
-	flushRun := func() {
-		switch len(run) {
-		case 0:
-			return
-		case 1:
-			main = append(main, token{text: string(run[0].r), start: run[0].start, end: run[0].end, cjk: true})
-		default:
-			for i := 0; i+1 < len(run); i++ {
-				main = append(main, token{text: string([]rune{run[i].r, run[i+1].r}),
-					start: run[i].start, end: run[i+1].end, cjk: true})
-			}
-			for _, c := range run {
-				chars = append(chars, token{text: string(c.r), start: c.start, end: c.end, cjk: true})
-			}
-		}
-		run = run[:0]
-	}
-	var it norm.Iter
-	it.InitString(norm.NFKC, text)
-	for !it.Done() {
-		// Each normalised segment keeps the span of the input it came from,
-		// so highlights land on the original text.
-		start := it.Pos()
-		seg := it.Next()
-		end := it.Pos()
-		for len(seg) > 0 {
-			r, size := utf8.DecodeRune(seg)
-			seg = seg[size:]
-			switch {
-			case isCJK(r):
-				flushWord()
-				run = append(run, cjkRune{r, start, end})
-			case isWordRune(r):
-				flushRun()
-				if word.Len() == 0 {
-					wordStart = start
-				}
-				word.WriteRune(unicode.ToLower(r))
-				wordEnd = end
-			default:
-				flushWord()
-				flushRun()
-			}
-		}
-	}
-	flushWord()
-	flushRun()
-	return main, chars
+	var t tokenizer
+	t.run_(text)
+	return t.main, t.chars
 }
 
 // indexTokens returns the space-separated tokens stored for text.
 func indexTokens(text string) string {
-	main, chars := tokenize(text)
-	var b strings.Builder
-	for _, ts := range [][]token{main, chars} {
-		for _, t := range ts {
-			if b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(t.text)
+	t := tokenizer{index: true, mainB: make([]byte, 0, len(text)*2)}
+	t.run_(text)
+	if len(t.charB) > 0 {
+		if len(t.mainB) > 0 {
+			t.mainB = append(t.mainB, ' ')
 		}
+		t.mainB = append(t.mainB, t.charB...)
 	}
-	return b.String()
+	return string(t.mainB)
 }
 
 // minPrefixRunes is the shortest query word matched as a prefix without an
