@@ -223,7 +223,9 @@ type benchCase struct {
 	next func(a *benchArchive, r *rand.Rand) models.NoteFilter
 }
 
-func (a *benchArchive) randomTicket(r *rand.Rand) benchTicket { return a.tickets[r.IntN(len(a.tickets))] }
+func (a *benchArchive) randomTicket(r *rand.Rand) benchTicket {
+	return a.tickets[r.IntN(len(a.tickets))]
+}
 
 var listCases = []benchCase{
 	{"default", func(a *benchArchive, r *rand.Rand) models.NoteFilter {

@@ -461,10 +461,10 @@ func TestDeleteAccountDeletesArchive(t *testing.T) {
 	}
 	raw := rawDB(t, dir)
 	for q, want := range map[string]int64{
-		"SELECT count(*) FROM note_versions":                                1,
-		"SELECT count(*) FROM sync_states":                                  1,
-		"SELECT count(*) FROM archive_counts":                               1,
-		"SELECT count(*) FROM archive_fts WHERE archive_fts MATCH '发票'":     1,
+		"SELECT count(*) FROM note_versions":                                 1,
+		"SELECT count(*) FROM sync_states":                                   1,
+		"SELECT count(*) FROM archive_counts":                                1,
+		"SELECT count(*) FROM archive_fts WHERE archive_fts MATCH '发票'":      1,
 		"SELECT count(*) FROM archive_fts WHERE archive_fts MATCH 'invoice'": 1,
 	} {
 		var n int64
