@@ -1,0 +1,335 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/providers"
+	"github.com/ticketnotes/ticketnotes/providers/syncer"
+)
+
+func noteIDs(notes []models.ArchivedNote) []string {
+	ids := []string{}
+	for _, n := range notes {
+		ids = append(ids, n.ID)
+	}
+	return ids
+}
+
+func TestSearch(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	ctx := context.Background()
+	ali, sb := newAccount(t, db, "alibaba"), newAccount(t, db, "sendbird")
+	storeTicket(t, db, ali, "1",
+		note("1", "zh", "您好，您的SSL证书已过期，请尽快续费。", day(1)),
+		note("1", "refunds", "Refunds are processed by the billing team.", day(2)),
+		note("1", "refunded", "We refunded the payment yesterday", day(3)),
+		note("1", "failed", "The payment failed, please try another card.", day(4)),
+	)
+	storeTicket(t, db, sb, "2",
+		note("2", "ja", "SSL証明書の有効期限が切れています。", day(5)),
+		note("2", "html", "<b>refund</b> & <script>alert(1)</script>", day(6)),
+		note("2", "fullwidth", "ＡＢＣ全角テスト", day(7)),
+		note("2", "reversed", "failed payment again", day(8)),
+	)
+	customer := note("2", "customer", "退款什么时候到账？", day(9))
+	customer.AuthorRole = providers.RoleCustomer
+	storeAt(t, db, sb, syncer.Scope{}, day(20), customer)
+
+	tests := []struct {
+		name string
+		f    models.NoteFilter
+		want []string // newest first unless Sort says otherwise
+	}{
+		{"chinese substring", models.NoteFilter{Query: "证书"}, []string{"zh"}},
+		{"chinese longer substring", models.NoteFilter{Query: "证书已过期"}, []string{"zh"}},
+		{"one chinese character", models.NoteFilter{Query: "续"}, []string{"zh"}},
+		{"one character in both languages", models.NoteFilter{Query: "期"}, []string{"zh", "ja"}},
+		{"chinese not adjacent", models.NoteFilter{Query: "证期"}, nil},
+		{"japanese", models.NoteFilter{Query: "証明書"}, []string{"ja"}},
+		{"kanji one character", models.NoteFilter{Query: "効"}, []string{"ja"}},
+		{"english word as prefix", models.NoteFilter{Query: "refund", Sort: models.SortNewest}, []string{"html", "refunded", "refunds"}},
+		{"case-insensitive", models.NoteFilter{Query: "REFUNDS"}, []string{"refunds"}},
+		{"explicit prefix", models.NoteFilter{Query: "pay*", Sort: models.SortNewest}, []string{"reversed", "failed", "refunded"}},
+		{"short word exact", models.NoteFilter{Query: "we"}, []string{"refunded"}},
+		{"words in any order", models.NoteFilter{Query: "payment failed", Sort: models.SortNewest}, []string{"reversed", "failed"}},
+		{"phrase", models.NoteFilter{Query: `"payment failed"`}, []string{"failed"}},
+		{"phrase is exact", models.NoteFilter{Query: `"refund the"`}, nil},
+		{"mixed scripts", models.NoteFilter{Query: "ssl 证书"}, []string{"zh"}},
+		{"full-width letters", models.NoteFilter{Query: "abc"}, []string{"fullwidth"}},
+		{"katakana", models.NoteFilter{Query: "テスト"}, []string{"fullwidth"}},
+		{"with a date range", models.NoteFilter{Query: "refund", From: day(3), To: day(7), Sort: models.SortNewest}, []string{"html", "refunded"}},
+		{"with an account", models.NoteFilter{Query: "ssl", Accounts: []uint{sb}}, []string{"ja"}},
+		{"with a role", models.NoteFilter{Query: "退款", Role: providers.RoleCustomer}, []string{"customer"}},
+		{"with a ticket", models.NoteFilter{Query: "payment", TicketID: "2"}, []string{"reversed"}},
+		{"oldest first", models.NoteFilter{Query: "refund", Sort: models.SortOldest}, []string{"refunds", "refunded", "html"}},
+		{"html is text", models.NoteFilter{Query: "script"}, []string{"html"}},
+		{"no match", models.NoteFilter{Query: "nothing"}, nil},
+		{"only punctuation is no search", models.NoteFilter{Query: "!!", Accounts: []uint{ali}}, []string{"failed", "refunded", "refunds", "zh"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			notes, total, capped, err := db.ListArchivedNotes(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := noteIDs(notes)
+			if tt.want == nil {
+				tt.want = []string{}
+			}
+			if tt.f.Sort == "" && tt.f.Query != "" && len(parseable(tt.f.Query)) > 0 {
+				// Relevance: compare as sets; ranking has its own test.
+				slices.Sort(got)
+				tt.want = slices.Clone(tt.want)
+				slices.Sort(tt.want)
+			}
+			if !reflect.DeepEqual(got, tt.want) || total != int64(len(tt.want)) || capped {
+				t.Errorf("got %v (total %d, capped %v), want %v", got, total, capped, tt.want)
+			}
+		})
+	}
+}
+
+// parseable reports the query's words that have a letter or digit.
+func parseable(q string) []string {
+	return strings.FieldsFunc(q, func(r rune) bool { return strings.ContainsRune(" !?\"*", r) })
+}
+
+func TestSearchRanksByRelevance(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	acc := newAccount(t, db, "feishu")
+	storeTicket(t, db, acc, "1",
+		note("1", "once-old", "refund requested", day(1)),
+		note("1", "thrice", "refund refund refund please", day(2)),
+		note("1", "once-new", "about the refund", day(3)),
+		note("1", "rare", "refund for the 发票 invoice", day(4)),
+		note("1", "other", "unrelated", day(5)),
+	)
+	notes, total, _, err := db.ListArchivedNotes(context.Background(), models.NoteFilter{Query: "refund"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More hits rank higher; equal scores go newest first.
+	if got, want := noteIDs(notes), []string{"thrice", "rare", "once-new", "once-old"}; !reflect.DeepEqual(got, want) || total != 4 {
+		t.Errorf("ranked = %v (total %d), want %v", got, total, want)
+	}
+	notes, _, _, _ = db.ListArchivedNotes(context.Background(), models.NoteFilter{Query: "refund invoice"})
+	if got := noteIDs(notes); !reflect.DeepEqual(got, []string{"rare"}) {
+		t.Errorf("two words = %v", got)
+	}
+}
+
+func TestSearchCountIsCapped(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	acc := newAccount(t, db, "sendbird")
+	n := models.SearchCountCap + 25
+	notes := make([]providers.Note, n)
+	for i := range notes {
+		notes[i] = note(strconv.Itoa(i%40), strconv.Itoa(i), "capped refund "+strconv.Itoa(i), day(1).Add(time.Duration(i)*time.Minute))
+	}
+	// Stored in an order unlike creation, so id order is not time order.
+	rand.New(rand.NewPCG(1, 1)).Shuffle(len(notes), func(i, j int) { notes[i], notes[j] = notes[j], notes[i] })
+	for start := 0; start < n; start += 1000 {
+		storeAt(t, db, acc, syncer.Scope{}, day(20), notes[start:min(start+1000, n)]...)
+	}
+	ctx := context.Background()
+	for _, sort := range []string{models.SortRelevance, models.SortNewest, models.SortOldest} {
+		got, total, capped, err := db.ListArchivedNotes(ctx, models.NoteFilter{Query: "capped", Sort: sort, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != models.SearchCountCap || !capped || len(got) != 3 {
+			t.Errorf("%s: total %d capped %v, %d notes", sort, total, capped, len(got))
+		}
+		// Ordering by time is exact over every match, capped or not.
+		want := map[string][]string{models.SortNewest: {strconv.Itoa(n - 1), strconv.Itoa(n - 2), strconv.Itoa(n - 3)},
+			models.SortOldest: {"0", "1", "2"}}[sort]
+		if want != nil && !reflect.DeepEqual(noteIDs(got), want) {
+			t.Errorf("%s: first page %v, want %v", sort, noteIDs(got), want)
+		}
+	}
+	// Narrowed under the cap, the count is exact again.
+	_, total, capped, err := db.ListArchivedNotes(ctx, models.NoteFilter{Query: "capped", TicketID: "7"})
+	if err != nil || capped || total != int64((n+39-7)/40) {
+		t.Errorf("one ticket: total %d capped %v %v", total, capped, err)
+	}
+}
+
+// fixture is what a test expects of one archived note.
+type fixture struct {
+	account uint
+	ticket  string
+	id      string
+	role    providers.Role
+	created time.Time
+	edited  bool
+	deleted bool
+	unread  bool
+}
+
+// TestListArchivedNotesFilters compares every filter, order and page with
+// the same selection done in Go over a random archive.
+func TestListArchivedNotesFilters(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	ctx := context.Background()
+	accs := []uint{newAccount(t, db, "alibaba"), newAccount(t, db, "sendbird"), newAccount(t, db, "feishu")}
+	r := rand.New(rand.NewPCG(9, 9))
+	roles := []providers.Role{providers.RoleAgent, providers.RoleCustomer, providers.RoleSystem}
+	var all []fixture
+	for ti := range 30 {
+		acc := accs[ti%3]
+		ticket := strconv.Itoa(ti / 3) // the same ticket ids in every account
+		var notes []providers.Note
+		for i := range 1 + r.IntN(12) {
+			f := fixture{account: acc, ticket: ticket, id: fmt.Sprintf("%d-%d", ti, i), role: roles[r.IntN(3)],
+				// Some share a creation time, to check ties.
+				created: day(1).Add(time.Duration(r.IntN(400)) * time.Hour), unread: r.IntN(4) == 0}
+			n := note(ticket, f.id, "body "+f.id, f.created)
+			n.AuthorRole = f.role
+			read := !f.unread
+			n.Read = &read
+			notes = append(notes, n)
+			all = append(all, f)
+		}
+		storeAt(t, db, acc, syncer.Scope{TicketID: ticket, Complete: true}, day(20), notes...)
+	}
+	// Edit some, delete some (write-through), edit-then-delete some.
+	for i := range all {
+		f := &all[i]
+		switch r.IntN(6) {
+		case 0:
+			f.edited = true
+		case 1:
+			f.deleted = true
+		case 2:
+			f.edited, f.deleted = true, true
+		}
+		if f.edited {
+			n := note(f.ticket, f.id, "edited "+f.id, f.created)
+			n.AuthorRole = f.role
+			read := !f.unread
+			n.Read = &read
+			if err := db.ArchiveNoteWritten(ctx, f.account, n, "ada"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if f.deleted {
+			if err := db.ArchiveNoteDeleted(ctx, f.account, f.ticket, f.id, "ada", day(21)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	filters := []models.NoteFilter{
+		{},
+		{IncludeDeleted: true},
+		{Accounts: accs[:1]},
+		{Accounts: accs[1:], IncludeDeleted: true},
+		{TicketID: "3"},
+		{Accounts: accs[1:2], TicketID: "4"},
+		{From: day(5), To: day(9)},
+		{From: day(5)},
+		{To: day(5), Sort: models.SortOldest},
+		{Role: providers.RoleCustomer},
+		{States: []string{models.StateEdited}},
+		{States: []string{models.StateDeleted}},
+		{States: []string{models.StateUnread}},
+		{States: []string{models.StateEdited, models.StateUnread}, IncludeDeleted: true},
+		{Accounts: accs[2:], From: day(3), To: day(12), Role: providers.RoleAgent, Sort: models.SortOldest},
+		{Offset: 7, Limit: 5},
+		{Offset: 1000},
+		{Accounts: accs[:2], Offset: 3, Limit: 4, Sort: models.SortOldest},
+	}
+	for i, f := range filters {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			want := expect(all, f)
+			got, total, capped, err := db.ListArchivedNotes(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			limit := f.Limit
+			if limit == 0 {
+				limit = models.DefaultNoteLimit
+			}
+			page := want[min(f.Offset, len(want)):min(f.Offset+limit, len(want))]
+			if total != int64(len(want)) || capped {
+				t.Errorf("%+v: total %d capped %v, want %d", f, total, capped, len(want))
+			}
+			if !reflect.DeepEqual(noteIDs(got), page) {
+				t.Errorf("%+v:\n got %v\nwant %v", f, noteIDs(got), page)
+			}
+			for _, n := range got {
+				fx := all[slices.IndexFunc(all, func(x fixture) bool { return x.id == n.ID })]
+				if n.Deleted() != fx.deleted || n.Edited() != fx.edited || n.AccountID != fx.account {
+					t.Errorf("note %s: deleted %v edited %v account %d, want %+v", n.ID, n.Deleted(), n.Edited(), n.AccountID, fx)
+				}
+			}
+		})
+	}
+}
+
+// expect selects and orders fixtures as ListArchivedNotes should.
+func expect(all []fixture, f models.NoteFilter) []string {
+	var sel []fixture
+	for _, x := range all {
+		if len(f.Accounts) > 0 && !slices.Contains(f.Accounts, x.account) ||
+			f.TicketID != "" && x.ticket != f.TicketID ||
+			!f.From.IsZero() && x.created.Before(f.From) || !f.To.IsZero() && !x.created.Before(f.To) ||
+			f.Role != "" && x.role != f.Role {
+			continue
+		}
+		if x.deleted && !f.IncludeDeleted && !slices.Contains(f.States, models.StateDeleted) {
+			continue
+		}
+		if len(f.States) > 0 && !(slices.Contains(f.States, models.StateEdited) && x.edited ||
+			slices.Contains(f.States, models.StateDeleted) && x.deleted ||
+			slices.Contains(f.States, models.StateUnread) && x.unread) {
+			continue
+		}
+		sel = append(sel, x)
+	}
+	// Ties break on the archive id, which follows insertion order here.
+	pos := map[string]int{}
+	for i, x := range all {
+		pos[x.id] = i
+	}
+	slices.SortStableFunc(sel, func(a, b fixture) int {
+		c := a.created.Compare(b.created)
+		if c == 0 {
+			c = pos[a.id] - pos[b.id]
+		}
+		if f.Sort == models.SortOldest {
+			return c
+		}
+		return -c
+	})
+	ids := []string{}
+	for _, x := range sel {
+		ids = append(ids, x.id)
+	}
+	return ids
+}
+
+func TestListArchivedNotesRejectsBadFilter(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	for _, f := range []models.NoteFilter{
+		{Limit: -1}, {Offset: -1}, {Limit: models.MaxNoteLimit + 1}, {States: []string{"gone"}}, {Sort: "best"},
+	} {
+		if _, _, _, err := db.ListArchivedNotes(context.Background(), f); !errors.Is(err, models.ErrInvalid) {
+			t.Errorf("%+v: err = %v, want ErrInvalid", f, err)
+		}
+	}
+}
