@@ -90,7 +90,7 @@ func migrateArchive(tx *gorm.DB, pg bool) error {
 		// never visits the table. Newest first scans them backwards.
 		`CREATE INDEX IF NOT EXISTS archive_notes_created ON archive_notes (created_at, id, account_id, deleted_at)`,
 		`CREATE INDEX IF NOT EXISTS archive_notes_account ON archive_notes (account_id, created_at, deleted_at)`,
-		`CREATE INDEX IF NOT EXISTS archive_notes_ticket ON archive_notes (account_id, ticket_id, created_at)`,
+		`CREATE INDEX IF NOT EXISTS archive_notes_ticket ON archive_notes (account_id, ticket_id, created_at, author_role, deleted_at)`,
 		`CREATE INDEX IF NOT EXISTS archive_notes_role ON archive_notes (author_role, created_at, account_id, deleted_at)`,
 		`CREATE TABLE IF NOT EXISTS note_versions (
 			note_id BIGINT NOT NULL REFERENCES archive_notes(id) ON DELETE CASCADE,

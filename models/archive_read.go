@@ -141,7 +141,14 @@ func (f NoteFilter) where(indexAccounts bool) (string, []any) {
 		args = append(args, ns(f.To.UTC()))
 	}
 	if f.Role != "" {
-		conds = append(conds, "n.author_role = ?")
+		// With a ticket, the ticket index is the one to use; SQLite, without
+		// statistics, would take the role index instead (|| '' hides the
+		// column from index choice, on PostgreSQL too).
+		if f.TicketID != "" {
+			conds = append(conds, "n.author_role || '' = ?")
+		} else {
+			conds = append(conds, "n.author_role = ?")
+		}
 		args = append(args, string(f.Role))
 	}
 	if !f.IncludeDeleted && !f.hasState(StateDeleted) {

@@ -119,10 +119,11 @@ func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]Archi
 	if capped && !pg {
 		// Many matches: walking the creation-time index and testing each
 		// row against the set of matches stops after a page; sorting every
-		// match would not.
+		// match would not. The unary + keeps SQLite from looking the
+		// matches up by id and sorting them after all.
 		w, a := f.where(false)
 		q = "SELECT " + noteCols + " FROM archive_notes n WHERE " + w +
-			" AND n.id IN (SELECT docid FROM archive_fts WHERE archive_fts MATCH ?)"
+			" AND +n.id IN (SELECT docid FROM archive_fts WHERE archive_fts MATCH ?)"
 		qArgs = append(a, matchArgs...)
 	}
 	notes, err := queryNotes(g, q+" ORDER BY "+f.order()+" LIMIT ? OFFSET ?", append(qArgs, f.Limit, f.Offset)...)
