@@ -252,6 +252,15 @@ func TestListArchivedNotesFilters(t *testing.T) {
 		{Offset: 1000},
 		{Accounts: accs[:2], Offset: 3, Limit: 4, Sort: models.SortOldest},
 	}
+	// Every filter again with a search: "body" is in the notes never
+	// edited, "edited" in the others; all match once, so relevance ties
+	// and goes newest first.
+	for _, f := range slices.Clone(filters) {
+		for _, q := range []string{"body", "edited"} {
+			f.Query = q
+			filters = append(filters, f)
+		}
+	}
 	for i, f := range filters {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			want := expect(all, f)
@@ -288,6 +297,9 @@ func expect(all []fixture, f models.NoteFilter) []string {
 			f.TicketID != "" && x.ticket != f.TicketID ||
 			!f.From.IsZero() && x.created.Before(f.From) || !f.To.IsZero() && !x.created.Before(f.To) ||
 			f.Role != "" && x.role != f.Role {
+			continue
+		}
+		if f.Query == "body" && x.edited || f.Query == "edited" && !x.edited {
 			continue
 		}
 		if x.deleted && !f.IncludeDeleted && !slices.Contains(f.States, models.StateDeleted) {
