@@ -29,8 +29,9 @@ import (
 //
 // archive_notes holds the current version of each note; note_versions the
 // ones it replaced (version numbers start at 1; the newest is current).
-// archive_counts keeps per-account totals in the same transactions as the
-// notes, so the unfiltered list's total needs no count over a million rows.
+// archive_counts and archive_hour_counts keep per-account (and per hour of
+// creation) totals in the same transactions as the notes, so the totals of
+// the unfiltered list and of a date range need no count over a million rows.
 
 var _ syncer.Store = (*DB)(nil)
 
@@ -115,6 +116,15 @@ func migrateArchive(tx *gorm.DB, pg bool) error {
 			account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
 			notes BIGINT NOT NULL DEFAULT 0,
 			deleted BIGINT NOT NULL DEFAULT 0
+		)`,
+		// The same per hour of creation (Unix hours), so the total of a date
+		// range sums at most a few thousand rows plus two partial hours.
+		`CREATE TABLE IF NOT EXISTS archive_hour_counts (
+			account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			hour BIGINT NOT NULL,
+			notes BIGINT NOT NULL DEFAULT 0,
+			deleted BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (account_id, hour)
 		)`,
 	)
 }
@@ -430,14 +440,57 @@ func updateIDs(tx *gorm.DB, set string, ids []int64, args ...any) error {
 	return nil
 }
 
-// bumpCounts moves the account's live and deleted note totals.
-func bumpCounts(tx *gorm.DB, account uint, live, deleted int64) error {
-	if live == 0 && deleted == 0 {
+// counts accumulates how a transaction moves the live and deleted note
+// totals, per hour of creation.
+type counts map[int64][2]int64
+
+// add moves the totals of a note created at createdNS (Unix nanoseconds).
+func (c counts) add(createdNS, live, deleted int64) {
+	h := createdNS / int64(time.Hour)
+	d := c[h]
+	c[h] = [2]int64{d[0] + live, d[1] + deleted}
+}
+
+// with is add for a single note.
+func (c counts) with(createdNS, live, deleted int64) counts {
+	c.add(createdNS, live, deleted)
+	return c
+}
+
+// apply writes the accumulated moves for account.
+func (c counts) apply(tx *gorm.DB, account uint) error {
+	var live, deleted int64
+	hours := make([]int64, 0, len(c))
+	for h, d := range c {
+		if d != ([2]int64{}) {
+			hours = append(hours, h)
+			live, deleted = live+d[0], deleted+d[1]
+		}
+	}
+	if len(hours) == 0 {
 		return nil
 	}
-	return tx.Exec(`INSERT INTO archive_counts (account_id, notes, deleted) VALUES (?, ?, ?)
+	// Sorted: the same rows in the same order in every transaction, so two
+	// writers never wait on each other crosswise (PostgreSQL).
+	sort.Slice(hours, func(i, j int) bool { return hours[i] < hours[j] })
+	if err := tx.Exec(`INSERT INTO archive_counts (account_id, notes, deleted) VALUES (?, ?, ?)
 		ON CONFLICT (account_id) DO UPDATE SET notes = archive_counts.notes + excluded.notes,
-		deleted = archive_counts.deleted + excluded.deleted`, account, live, deleted).Error
+		deleted = archive_counts.deleted + excluded.deleted`, account, live, deleted).Error; err != nil {
+		return err
+	}
+	for start := 0; start < len(hours); start += 500 {
+		chunk := hours[start:min(start+500, len(hours))]
+		args := make([]any, 0, 4*len(chunk))
+		for _, h := range chunk {
+			args = append(args, account, h, c[h][0], c[h][1])
+		}
+		if err := tx.Exec(`INSERT INTO archive_hour_counts (account_id, hour, notes, deleted) VALUES `+placeholders(len(chunk), 4)+`
+			ON CONFLICT (account_id, hour) DO UPDATE SET notes = archive_hour_counts.notes + excluded.notes,
+			deleted = archive_hour_counts.deleted + excluded.deleted`, args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StoreNotes applies one batch of notes in one transaction (see
@@ -463,8 +516,7 @@ func (db *DB) StoreNotes(ctx context.Context, account uint, scope syncer.Scope, 
 		var (
 			fresh   []providers.Note
 			touched []int64
-			live    int64
-			dead    int64
+			moved   = counts{}
 			inBatch = make(map[noteKey]bool, len(notes))
 		)
 		for _, n := range notes {
@@ -499,14 +551,16 @@ func (db *DB) StoreNotes(ctx context.Context, account uint, scope syncer.Scope, 
 				ap.Unchanged++
 			}
 			if s.deleted {
-				live, dead = live+1, dead-1
+				moved.add(s.createdAt, 1, -1)
 			}
 		}
 		if err := insertNotes(tx, account, fresh, SourceVendor, "", seen); err != nil {
 			return err
 		}
 		ap.Added = len(fresh)
-		live += int64(len(fresh))
+		for _, n := range fresh {
+			moved.add(ns(n.CreatedAt.UTC()), 1, 0)
+		}
 		if err := updateIDs(tx, "last_seen_at = ?", touched, seen); err != nil {
 			return err
 		}
@@ -515,6 +569,7 @@ func (db *DB) StoreNotes(ctx context.Context, account uint, scope syncer.Scope, 
 			for _, s := range stored {
 				if !s.seen && !s.deleted && inScope(scope, s) {
 					gone = append(gone, s.id)
+					moved.add(s.createdAt, -1, 1)
 				}
 			}
 			// Sorted so the statement is the same however the map iterates.
@@ -523,7 +578,6 @@ func (db *DB) StoreNotes(ctx context.Context, account uint, scope syncer.Scope, 
 				return err
 			}
 			ap.Deleted = len(gone)
-			live, dead = live-int64(len(gone)), dead+int64(len(gone))
 			if scope.TicketID != "" && scope.From.IsZero() && scope.To.IsZero() {
 				if err := tx.Exec(`INSERT INTO archive_tickets (account_id, ticket_id, first_seen_at, last_seen_at, notes_read_at)
 					VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, ticket_id) DO UPDATE SET notes_read_at = excluded.notes_read_at`,
@@ -532,7 +586,7 @@ func (db *DB) StoreNotes(ctx context.Context, account uint, scope syncer.Scope, 
 				}
 			}
 		}
-		return bumpCounts(tx, account, live, dead)
+		return moved.apply(tx, account)
 	})
 	if err != nil {
 		return syncer.Applied{}, dbErr(err, "store notes")
@@ -566,7 +620,7 @@ func (db *DB) ArchiveNoteWritten(ctx context.Context, account uint, note provide
 			if err := insertNotes(tx, account, []providers.Note{note}, SourceHere, actor, seen); err != nil {
 				return err
 			}
-			return bumpCounts(tx, account, 1, 0)
+			return counts{}.with(ns(note.CreatedAt.UTC()), 1, 0).apply(tx, account)
 		case s.digest != noteDigest(note):
 			if err := newVersion(tx, s, note, SourceHere, actor, seen); err != nil {
 				return err
@@ -577,7 +631,7 @@ func (db *DB) ArchiveNoteWritten(ctx context.Context, account uint, note provide
 			}
 		}
 		if s.deleted {
-			return bumpCounts(tx, account, 1, -1)
+			return counts{}.with(s.createdAt, 1, -1).apply(tx, account)
 		}
 		return nil
 	})
@@ -599,7 +653,12 @@ func (db *DB) ArchiveNoteDeleted(ctx context.Context, account uint, ticket, note
 			return res.Error
 		}
 		if res.RowsAffected == 1 {
-			return bumpCounts(tx, account, -1, 1)
+			var created int64
+			if err := tx.Raw("SELECT created_at FROM archive_notes WHERE account_id = ? AND ticket_id = ? AND note_id = ?",
+				account, ticket, noteID).Scan(&created).Error; err != nil {
+				return err
+			}
+			return counts{}.with(created, -1, 1).apply(tx, account)
 		}
 		var n int64
 		if err := tx.Raw("SELECT count(*) FROM archive_notes WHERE account_id = ? AND ticket_id = ? AND note_id = ?",

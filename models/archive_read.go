@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -298,7 +299,8 @@ func (db *DB) countNotes(g *gorm.DB, f NoteFilter) (int64, error) {
 		if f.IncludeDeleted {
 			col = "notes + deleted"
 		}
-		q := "SELECT COALESCE(SUM(" + col + "), 0) FROM archive_counts"
+		// CAST: PostgreSQL's SUM of BIGINT is NUMERIC.
+		q := "SELECT CAST(COALESCE(SUM(" + col + "), 0) AS BIGINT) FROM archive_counts"
 		var args []any
 		if len(f.Accounts) > 0 {
 			q += " WHERE account_id IN ?"
@@ -307,9 +309,98 @@ func (db *DB) countNotes(g *gorm.DB, f NoteFilter) (int64, error) {
 		err := g.Raw(q, args...).Scan(&total).Error
 		return total, err
 	}
+	if f.rangeOnly() {
+		return countRange(g, f)
+	}
 	where, args := f.where(true)
 	err := g.Raw("SELECT count(*) FROM archive_notes n WHERE "+where, args...).Scan(&total).Error
 	return total, err
+}
+
+// rangeOnly reports whether the filter is accounts and a date range and
+// nothing else, whose total archive_hour_counts holds.
+func (f NoteFilter) rangeOnly() bool {
+	return f.TicketID == "" && f.Role == "" && len(f.States) == 0 && (!f.From.IsZero() || !f.To.IsZero())
+}
+
+// countRange counts a rangeOnly filter: the whole hours inside the range
+// from archive_hour_counts, the partial hours at its ends from the index.
+func countRange(g *gorm.DB, f NoteFilter) (int64, error) {
+	const hour = int64(time.Hour)
+	from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	if !f.From.IsZero() {
+		from = ns(f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		to = ns(f.To.UTC())
+	}
+	// Whole hours [hFrom, hTo): hFrom rounds up, hTo down.
+	hFrom, hTo := ceilDiv(from, hour), floorDiv(to, hour)
+	if f.From.IsZero() {
+		hFrom = math.MinInt64
+	}
+	if f.To.IsZero() {
+		hTo = math.MaxInt64
+	}
+	var total int64
+	if hFrom >= hTo {
+		where, args := f.where(true)
+		err := g.Raw("SELECT count(*) FROM archive_notes n WHERE "+where, args...).Scan(&total).Error
+		return total, err
+	}
+	col := "notes"
+	if f.IncludeDeleted {
+		col = "notes + deleted"
+	}
+	q := "SELECT CAST(COALESCE(SUM(" + col + "), 0) AS BIGINT) FROM archive_hour_counts WHERE hour >= ? AND hour < ?"
+	args := []any{hFrom, hTo}
+	if len(f.Accounts) > 0 {
+		q += " AND account_id IN ?"
+		args = append(args, f.Accounts)
+	}
+	if err := g.Raw(q, args...).Scan(&total).Error; err != nil {
+		return 0, err
+	}
+	// The partial hours at each end.
+	for _, edge := range [][2]time.Time{{f.From, hourTime(hFrom, f.From)}, {hourTime(hTo, f.To), f.To}} {
+		if edge[0].IsZero() || edge[1].IsZero() || !edge[0].Before(edge[1]) {
+			continue
+		}
+		e := f
+		e.From, e.To = edge[0], edge[1]
+		where, args := e.where(true)
+		var n int64
+		if err := g.Raw("SELECT count(*) FROM archive_notes n WHERE "+where, args...).Scan(&n).Error; err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// hourTime is the start of Unix hour h, or the zero time when bound is
+// zero (an open end has no partial hour).
+func hourTime(h int64, bound time.Time) time.Time {
+	if bound.IsZero() {
+		return time.Time{}
+	}
+	return time.Unix(0, h*int64(time.Hour)).UTC()
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a > 0 {
+		q++
+	}
+	return q
 }
 
 // TicketNotes returns the conversation of one archived ticket, oldest

@@ -196,7 +196,8 @@ func TestListArchivedNotesFilters(t *testing.T) {
 		for i := range 1 + r.IntN(12) {
 			f := fixture{account: acc, ticket: ticket, id: fmt.Sprintf("%d-%d", ti, i), role: roles[r.IntN(3)],
 				// Some share a creation time, to check ties.
-				created: day(1).Add(time.Duration(r.IntN(400)) * time.Hour), unread: r.IntN(4) == 0}
+				created: h(r.IntN(100)).Add(time.Duration(r.IntN(3)) * 20 * time.Minute),
+				unread:  r.IntN(4) == 0}
 			n := note(ticket, f.id, "body "+f.id, f.created)
 			n.AuthorRole = f.role
 			read := !f.unread
@@ -239,15 +240,20 @@ func TestListArchivedNotesFilters(t *testing.T) {
 		{Accounts: accs[1:], IncludeDeleted: true},
 		{TicketID: "3"},
 		{Accounts: accs[1:2], TicketID: "4"},
-		{From: day(5), To: day(9)},
-		{From: day(5)},
-		{To: day(5), Sort: models.SortOldest},
+		{From: h(30), To: h(70)},
+		{From: h(30).Add(17 * time.Minute), To: h(70).Add(-23 * time.Minute)},
+		{Accounts: accs[1:], From: h(40).Add(20 * time.Minute), To: h(40).Add(41 * time.Minute), IncludeDeleted: true},
+		{From: h(40).Add(-time.Minute), To: h(41).Add(time.Minute)},
+		{Accounts: accs[:1], From: h(20).Add(-time.Minute), IncludeDeleted: true},
+		{To: h(80).Add(time.Minute)},
+		{From: h(50)},
+		{To: h(50), Sort: models.SortOldest},
 		{Role: providers.RoleCustomer},
 		{States: []string{models.StateEdited}},
 		{States: []string{models.StateDeleted}},
 		{States: []string{models.StateUnread}},
 		{States: []string{models.StateEdited, models.StateUnread}, IncludeDeleted: true},
-		{Accounts: accs[2:], From: day(3), To: day(12), Role: providers.RoleAgent, Sort: models.SortOldest},
+		{Accounts: accs[2:], From: h(10), To: h(90), Role: providers.RoleAgent, Sort: models.SortOldest},
 		{Offset: 7, Limit: 5},
 		{Offset: 1000},
 		{Accounts: accs[:2], Offset: 3, Limit: 4, Sort: models.SortOldest},
@@ -288,6 +294,9 @@ func TestListArchivedNotesFilters(t *testing.T) {
 		})
 	}
 }
+
+// h is hour n of the random archive.
+func h(n int) time.Time { return day(1).Add(time.Duration(n) * time.Hour) }
 
 // expect selects and orders fixtures as ListArchivedNotes should.
 func expect(all []fixture, f models.NoteFilter) []string {
