@@ -302,7 +302,9 @@ func TestAuditVerifyUsesTheServersKey(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, e, strings.NewReader(""), &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, e, strings.NewReader(""), &stdout, &stderr)
+	}()
 	waitForURL(t, &stdout, done)
 
 	if err := run(ctx, []string{"user", "add", "--email", "ops@example.com", "--role", "admin"}, e,
