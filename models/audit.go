@@ -477,7 +477,7 @@ func (f AuditFilter) scope() (func(*gorm.DB) *gorm.DB, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
 		return nil, fmt.Errorf("from is after to: %w", ErrInvalid)
 	}
-	if f.Outcome != "" && !validOutcome(f.Outcome) {
+	if f.Outcome != "" && !validOutcome(f.Outcome) && f.Outcome != OutcomeAttempt {
 		return nil, fmt.Errorf("outcome %q: %w", f.Outcome, ErrInvalid)
 	}
 	return func(tx *gorm.DB) *gorm.DB {
