@@ -37,14 +37,17 @@ const (
 // another key than the one set with SetAuditKey.
 var ErrAuditKey = errors.New("the audit key does not match: is TICKETNOTES_SECRET_KEY the one the server uses?")
 
-// ErrAuditNotKeyed is returned (wrapped) by AppendAudit when the log has
-// rows but its head is not keyed: a database from before the keyed chain
+// ErrAuditNotKeyed is returned (wrapped) by AppendAudit when the log's head
+// is not keyed: a database from before the keyed chain
 // that UpgradeAudit has not upgraded yet, or a chain downgraded by hand.
 // Appending would vouch for whatever is there, so it refuses.
 var ErrAuditNotKeyed = errors.New("the audit log is not keyed")
 
 // AuditEvent is one row of the append-only, hash-chained audit log: one
 // attempt to change something, whether it succeeded, was denied or failed.
+// A change sent to a vendor takes two rows: the attempt, written before the
+// call, and its outcome, which names the attempt in AttemptID. Hash is an
+// HMAC under the audit key (plain SHA-256 in rows from before the key).
 type AuditEvent struct {
 	ID              uint64    `gorm:"primaryKey"`
 	At              time.Time `gorm:"index;not null"` // UTC
