@@ -20,6 +20,7 @@ type AuditStore interface {
 	EachAudit(ctx context.Context, f models.AuditFilter, fn func(*models.AuditEvent) error) error
 	AuditActions(ctx context.Context) ([]string, error)
 	VerifyAudit(ctx context.Context) (models.VerifyResult, error)
+	AttemptOutcomes(ctx context.Context, ids []uint64) (map[uint64]models.AuditEvent, error)
 	ListAccounts(ctx context.Context) ([]models.Account, error)
 }
 
@@ -54,7 +55,8 @@ func (h *Audit) filter(c *fiber.Ctx) (models.AuditFilter, views.AuditQuery, view
 			f.AccountID = &id
 		}
 	}
-	if q.Outcome != "" && q.Outcome != models.OutcomeOK && q.Outcome != models.OutcomeDenied && q.Outcome != models.OutcomeError {
+	if q.Outcome != "" && q.Outcome != models.OutcomeOK && q.Outcome != models.OutcomeDenied && q.Outcome != models.OutcomeError &&
+		q.Outcome != models.OutcomeAttempt {
 		errs["outcome"] = h.T(c).T("err.choice_invalid")
 	}
 	q.Page, _ = strconv.Atoi(c.Query("page"))
@@ -74,6 +76,16 @@ func (h *Audit) List(c *fiber.Ctx) error {
 	var err error
 	if len(errs) == 0 {
 		if data.Events, data.Total, err = h.store.ListAudit(c.UserContext(), f); err != nil {
+			return err
+		}
+		// Attempts say how they ended, or that nobody knows.
+		var attempts []uint64
+		for _, e := range data.Events {
+			if e.Outcome == models.OutcomeAttempt {
+				attempts = append(attempts, e.ID)
+			}
+		}
+		if data.Outcomes, err = h.store.AttemptOutcomes(c.UserContext(), attempts); err != nil {
 			return err
 		}
 	}

@@ -144,6 +144,9 @@ type Event struct {
 	Outcome   string
 	Message   string
 	VendorReq string
+	// AttemptID is the attempt row (from Attempt) this event is the
+	// outcome of; 0 for an event that stands alone.
+	AttemptID uint64
 	// Actor overrides the viewer (sign-in attempts before a session).
 	ActorEmail string
 	ActorID    *uint
@@ -154,12 +157,36 @@ type Event struct {
 // agent and request id. It returns an error when the log cannot be written;
 // callers making a change must then not report success.
 func (b *Base) Record(c *fiber.Ctx, ev Event) error {
+	_, err := b.record(c, ev)
+	return err
+}
+
+// Attempt records that the change ev describes is about to be sent to a
+// vendor, before the call, and returns the row's id for the outcome's
+// Event.AttemptID: if the process ends during the call, the attempt stays
+// in the log with its outcome unknown. It returns an error when the log
+// cannot be written; the caller must then not make the call.
+func (b *Base) Attempt(c *fiber.Ctx, ev Event) (uint64, error) {
+	ev.Outcome, ev.AttemptID = models.OutcomeAttempt, 0
+	e, err := b.record(c, ev)
+	if err != nil {
+		return 0, err
+	}
+	return e.ID, nil
+}
+
+// record appends ev and returns the row as written.
+func (b *Base) record(c *fiber.Ctx, ev Event) (*models.AuditEvent, error) {
 	e := &models.AuditEvent{
 		Action: ev.Action, Target: ev.Target, AccountID: ev.AccountID,
 		Before: jsonText(ev.Before), After: jsonText(ev.After),
 		Outcome: ev.Outcome, Message: ev.Message, VendorRequestID: ev.VendorReq,
 		IP: c.IP(), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512), RequestID: RequestID(c),
 		ActorEmail: ev.ActorEmail, ActorID: ev.ActorID, ActorRole: ev.ActorRole,
+	}
+	if ev.AttemptID != 0 {
+		id := ev.AttemptID
+		e.AttemptID = &id
 	}
 	if u := Viewer(c); u != nil && e.ActorEmail == "" {
 		id := u.ID
@@ -171,9 +198,9 @@ func (b *Base) Record(c *fiber.Ctx, ev Event) error {
 	// A client that disconnects must not cancel the record of its attempt.
 	if err := b.Audit.AppendAudit(context.WithoutCancel(c.UserContext()), e); err != nil {
 		b.Logger(c).Error("audit append failed", "action", ev.Action, "err", err)
-		return err
+		return nil, err
 	}
-	return nil
+	return e, nil
 }
 
 // Deny records a refused change and answers 403.

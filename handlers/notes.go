@@ -424,6 +424,12 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 		f := ProviderFailure(t, s.err)
 		return h.addFormError(c, in, http.StatusBadGateway, &views.Flash{Kind: "bad", Text: f.Message})
 	}
+	// The attempt is in the log before the vendor sees the call, so a crash
+	// during it leaves an attempt with its outcome unknown, not a silent
+	// change.
+	if ev.AttemptID, err = h.Attempt(c, ev); err != nil {
+		return err
+	}
 	n, rcpt, err := s.src.Provider.AddNote(c.UserContext(), in.Ticket, strings.TrimSpace(in.Body))
 	h.fetch.Invalidate(a.ID)
 	if err != nil {
@@ -573,6 +579,9 @@ func (h *Notes) Update(c *fiber.Ctx) error {
 		h.fail(c, ev, models.OutcomeError, errors.New("invalid input"))
 		return h.editError(c, views.EditForm{Item: it, Body: body, Errors: views.FieldErrors{"body": t.T(m)}}, http.StatusUnprocessableEntity)
 	}
+	if ev.AttemptID, err = h.Attempt(c, ev); err != nil {
+		return err
+	}
 	n, rcpt, err := r.src.src.Provider.UpdateNote(c.UserContext(), r.ticket, r.note, strings.TrimSpace(body))
 	h.fetch.Invalidate(r.src.acct.ID)
 	if err != nil {
@@ -632,6 +641,9 @@ func (h *Notes) Delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if ev.AttemptID, err = h.Attempt(c, ev); err != nil {
+		return err
+	}
 	rcpt, err := r.src.src.Provider.DeleteNote(c.UserContext(), r.ticket, r.note)
 	h.fetch.Invalidate(r.src.acct.ID)
 	if err != nil {
@@ -687,8 +699,29 @@ func (h *Notes) NoteHistory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := views.HistoryData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Ticket: r.ticket, Note: r.note, Events: evs}
+	d := views.HistoryData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Ticket: r.ticket, Note: r.note, Events: oneEntryPerChange(evs)}
 	return Render(c, http.StatusOK, views.NoteHistoryPage(h.Page(c, "notes.history"), d))
+}
+
+// oneEntryPerChange drops the attempts whose outcome is among evs, so each
+// change shows once, with its outcome; an attempt left has no outcome. An
+// outcome is newer than its attempt and has the same target, so a page of
+// a target's rows, newest first, holds the outcome of every attempt on it.
+func oneEntryPerChange(evs []models.AuditEvent) []models.AuditEvent {
+	answered := map[uint64]bool{}
+	for _, e := range evs {
+		if e.AttemptID != nil {
+			answered[*e.AttemptID] = true
+		}
+	}
+	out := make([]models.AuditEvent, 0, len(evs))
+	for _, e := range evs {
+		if e.Outcome == models.OutcomeAttempt && answered[e.ID] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // Conversation shows one ticket as a timeline.

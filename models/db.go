@@ -28,6 +28,8 @@ type DB struct {
 	auditMu sync.Mutex
 	// box seals account secrets; nil until SetSecretBox is called.
 	box *SecretBox
+	// auditKey keys the audit chain; nil until SetAuditKey is called.
+	auditKey *auditKey
 }
 
 // Options say where the database is.

@@ -389,8 +389,8 @@ func TestAddEditDeleteAreAuditedAndDoubleSubmitAddsOnce(t *testing.T) {
 	if got := doc(t, hist).Find(`[data-testid=history-entry]`).Length(); got < 3 {
 		t.Errorf("history shows %d entries, want at least 3", got)
 	}
-	if got := len(ds.auditRows("note.create")); got != 2 {
-		t.Errorf("note.create rows = %d, want 2 (ok and the refused double submit)", got)
+	if got := len(ds.auditRows("note.create")); got != 3 {
+		t.Errorf("note.create rows = %d, want 3 (the attempt, its ok outcome and the refused double submit)", got)
 	}
 }
 

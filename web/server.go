@@ -67,6 +67,18 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	db.SetSecretBox(box)
+	if err := db.SetAuditKey(key); err != nil {
+		return nil, err
+	}
+	// A database from before the keyed chain is keyed once, here; the rows
+	// before stay verifiable behind the first keyed row.
+	unkeyed, err := db.UpgradeAudit(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	if unkeyed > 0 {
+		log.Warn("audit log keyed: rows before were written without the audit key", "unkeyed_rows", unkeyed)
+	}
 
 	s := &Server{cfg: cfg, db: db, log: log}
 	s.sessions = session.New(session.Config{
