@@ -1,0 +1,188 @@
+package providers_test
+
+import (
+	"bufio"
+	"errors"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ticketnotes/ticketnotes/providers"
+)
+
+// attack is one endpoint form of testdata/endpoint_attacks.txt.
+type attack struct {
+	class, endpoint string
+}
+
+// readAttacks parses testdata/endpoint_attacks.txt: a class name and a Go
+// quoted endpoint per line; # starts a comment.
+func readAttacks(t *testing.T) []attack {
+	t.Helper()
+	f, err := os.Open("testdata/endpoint_attacks.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []attack
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		class, quoted, ok := strings.Cut(line, " ")
+		raw, err := strconv.Unquote(strings.TrimSpace(quoted))
+		if !ok || err != nil {
+			t.Fatalf("endpoint_attacks.txt:%d: want `class \"endpoint\"`, got %q", n, line)
+		}
+		if seen[class] {
+			t.Fatalf("endpoint_attacks.txt:%d: class %s twice", n, class)
+		}
+		seen[class] = true
+		out = append(out, attack{class, raw})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// legitimateEndpoints must keep passing: the vendors' default endpoints and
+// ordinary public hosts.
+var legitimateEndpoints = []string{
+	"https://workorder.aliyuncs.com/",
+	"https://workorder.cn-hangzhou.aliyuncs.com/",
+	"https://desk-api-2a8e5f0c-1b2d-4e6f-9a7b-3c4d5e6f7a8b.sendbird.com",
+	"https://open.feishu.cn",
+	"https://open.larksuite.com/",
+	"https://example.com:8443/x",
+	"https://api.example.com/v1",
+	"https://API.Example.COM/v1",
+	"https://my-vendor.example.co.uk:443/api/",
+	"https://3com.example.com/",
+	"https://bücher.example/",
+	"https://xn--bcher-kva.example/",
+	"https://8.8.8.8/",
+	"https://1.1.1.1:443",
+	"https://172.32.0.1/",
+	"https://100.128.0.1/",
+	"https://[2001:4860:4860::8888]/",
+	"https://[2606:4700:4700::1111]:8443/",
+}
+
+// TestEndpointAttackForms refuses every form of the attack corpus when an
+// admin saves an account, and accepts the legitimate endpoints.
+func TestEndpointAttackForms(t *testing.T) {
+	t.Parallel()
+	attacks := readAttacks(t)
+	if len(attacks) < 77 {
+		t.Fatalf("the corpus has %d classes, want at least 77", len(attacks))
+	}
+	for _, a := range attacks {
+		err := providers.CheckEndpoint(a.endpoint, false)
+		if err == nil {
+			t.Errorf("%s: CheckEndpoint(%q) accepted it", a.class, a.endpoint)
+			continue
+		}
+		if !errors.Is(err, providers.ErrInvalid) {
+			t.Errorf("%s: CheckEndpoint(%q) = %v, want ErrInvalid", a.class, a.endpoint, err)
+		}
+	}
+	for _, raw := range legitimateEndpoints {
+		if err := providers.CheckEndpoint(raw, false); err != nil {
+			t.Errorf("CheckEndpoint(%q) = %v, want it accepted", raw, err)
+		}
+	}
+}
+
+// TestEndpointStrictEvenWhenPrivateAllowed: --allow-private-endpoints
+// lifts the address check, not the parsing: numeric shorthands, IDNA
+// tricks, user info and zone ids stay refused.
+func TestEndpointStrictEvenWhenPrivateAllowed(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		"http://2130706433/", "http://0177.0.0.1/", "http://0x7f.1/", "http://127.1/", "http://①②⑦.0.0.1/",
+		"http://localhost./", "http://good.example.com@127.0.0.1/", "http://[fe80::1%25eth0]/",
+		"http://[127.0.0.1]/", "http://127.0.0.1:0/", "file:///etc/passwd",
+	} {
+		if err := providers.CheckEndpoint(raw, true); err == nil {
+			t.Errorf("CheckEndpoint(%q, allowPrivate) accepted it", raw)
+		}
+	}
+}
+
+// TestSandboxEndpoint: a demo sandbox account may keep its simulator's
+// exact loopback address; nothing else on loopback, and no other account.
+func TestSandboxEndpoint(t *testing.T) {
+	t.Parallel()
+	sb := &providers.Sandbox{}
+	sb.Allow(7, netip.MustParseAddrPort("127.0.0.1:41234"))
+	pol := providers.EndpointPolicy{Sandbox: sb}
+	tests := []struct {
+		raw string
+		id  uint
+		ok  bool
+	}{
+		{"http://127.0.0.1:41234", 7, true},
+		{"http://127.0.0.1:41234/", 7, true},
+		{"http://127.0.0.1:41235", 7, false},   // another port
+		{"http://127.0.0.2:41234", 7, false},   // another address
+		{"http://localhost:41234", 7, false},   // a name, not the listener
+		{"http://127.0.0.1:41234", 8, false},   // another account
+		{"http://127.0.0.1:41234", 0, false},   // an account being added
+		{"http://10.0.0.1:41234", 7, false},    // private elsewhere
+		{"https://api.example.com", 7, true},   // moved to a real vendor
+		{"http://api.example.com", 7, false},   // still https only
+		{"http://u@127.0.0.1:41234", 7, false}, // strict parsing first
+	}
+	for _, tt := range tests {
+		err := pol.Check(tt.raw, tt.id)
+		if got := err == nil; got != tt.ok {
+			t.Errorf("Check(%q, %d) = %v, want ok %v", tt.raw, tt.id, err, tt.ok)
+		}
+	}
+	var none *providers.Sandbox
+	if none.Allows(7, netip.MustParseAddrPort("127.0.0.1:41234")) {
+		t.Error("a nil Sandbox allowed an address")
+	}
+}
+
+// specialAddrs holds one or more addresses of every special-purpose block
+// IsPublicAddr must refuse; registry's dial test answers each from DNS.
+var specialAddrs = []string{
+	"0.0.0.0", "0.0.0.1", "0.255.255.255", "10.0.0.1", "100.64.0.1", "100.127.255.254", "127.0.0.1", "127.255.255.254",
+	"169.254.169.254", "172.16.0.1", "172.31.255.255", "192.0.0.1", "192.0.0.170", "192.0.2.1", "192.31.196.1",
+	"192.52.193.1", "192.88.99.1", "192.168.0.1", "192.175.48.1", "198.18.0.1", "198.19.255.255", "198.51.100.1",
+	"203.0.113.1", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255",
+	"::", "::1", "::127.0.0.1", "::8.8.8.8", "::ffff:127.0.0.1", "::ffff:8.8.8.8", "::ffff:0:7f00:1",
+	"64:ff9b::7f00:1", "64:ff9b::808:808", "64:ff9b:1::a00:1", "100::1", "2001::1", "2001:0:4136:e378:8000:63bf:80ff:fffe",
+	"2001:2::1", "2001:20::1", "2001:db8::1", "2002:7f00:1::1", "2002:808:808::1", "2620:4f:8000::1", "3fff::1",
+	"5f00::1", "fc00::1", "fd00:ec2::254", "fe80::1", "fe80::1%eth0", "fec0::1", "ff02::1", "ff0e::1",
+	"2001:4860::5efe:a00:1", "2001:4860::200:5efe:7f00:1",
+}
+
+func TestIsPublicAddrSpecialPurpose(t *testing.T) {
+	t.Parallel()
+	for _, s := range specialAddrs {
+		if providers.IsPublicAddr(netip.MustParseAddr(s)) {
+			t.Errorf("IsPublicAddr(%s) = true, want false", s)
+		}
+		host := s
+		if strings.Contains(s, ":") {
+			host = "[" + s + "]"
+		}
+		if err := providers.CheckDialAddress(host + ":443"); !errors.Is(err, providers.ErrPrivateAddress) {
+			t.Errorf("CheckDialAddress(%s:443) = %v, want ErrPrivateAddress", host, err)
+		}
+	}
+	for _, s := range []string{"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "192.0.1.1", "198.20.0.1",
+		"223.255.255.254", "2001:4860:4860::8888", "2606:4700:4700::1111", "2a00:1450:4001::200e"} {
+		if !providers.IsPublicAddr(netip.MustParseAddr(s)) {
+			t.Errorf("IsPublicAddr(%s) = false, want true", s)
+		}
+	}
+}
