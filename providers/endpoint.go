@@ -312,6 +312,17 @@ func (s *Sandbox) Allow(id uint, addr netip.AddrPort) {
 	s.addr[id] = addr
 }
 
+// Forget drops account id (deleted), so a later account that gets the
+// same id does not inherit the allowance.
+func (s *Sandbox) Forget(id uint) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.addr, id)
+}
+
 // Allows reports whether account id is a sandbox account whose simulator
 // listens on addr.
 func (s *Sandbox) Allows(id uint, addr netip.AddrPort) bool {

@@ -145,7 +145,14 @@ func TestSandboxEndpoint(t *testing.T) {
 			t.Errorf("Check(%q, %d) = %v, want ok %v", tt.raw, tt.id, err, tt.ok)
 		}
 	}
+	// A deleted account's id may come back for a new account: it must not
+	// inherit the allowance.
+	sb.Forget(7)
+	if err := pol.Check("http://127.0.0.1:41234", 7); err == nil {
+		t.Error("a forgotten sandbox account kept its allowance")
+	}
 	var none *providers.Sandbox
+	none.Forget(7)
 	if none.Allows(7, netip.MustParseAddrPort("127.0.0.1:41234")) {
 		t.Error("a nil Sandbox allowed an address")
 	}

@@ -163,6 +163,43 @@ func TestDemoLoopbackOnlyForSandboxAccounts(t *testing.T) {
 		t.Errorf("moving a sandbox account to another loopback port: status %d, want 422", resp.StatusCode)
 	}
 
+	// A deleted sandbox account's id may be handed out again: the new
+	// account does not inherit its allowance.
+	last := accts[0] // the highest id is the one SQLite hands out again
+	for _, a := range accts {
+		if a.ID > last.ID {
+			last = a
+		}
+	}
+	c.get("/accounts")
+	if resp, _ := c.post("/accounts/"+strconv.Itoa(int(last.ID))+"/delete", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete sandbox account: %d", resp.StatusCode)
+	}
+	c.get("/accounts/new?kind=sendbird")
+	resp, body := c.post("/accounts", sendbirdForm("reused", last.Endpoint))
+	if resp.StatusCode != http.StatusUnprocessableEntity || !endpointMarked(body) {
+		t.Errorf("a new account on a deleted sandbox account's simulator: status %d, want 422", resp.StatusCode)
+	}
+	if resp, _ := c.post("/accounts", sendbirdForm("reused", "https://api.example.com")); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	reused, err := ds.db.ListAccounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range reused {
+		if a.Name == "reused" {
+			if a.ID == last.ID {
+				t.Logf("the database reused id %d", a.ID)
+			}
+			c.get("/accounts/" + strconv.Itoa(int(a.ID)) + "/edit")
+			form := url.Values{"name": {"reused"}, "setting.application_id": {"a1b2"}, "endpoint": {last.Endpoint}}
+			if resp, _ := c.post("/accounts/"+strconv.Itoa(int(a.ID)), form); resp.StatusCode != http.StatusUnprocessableEntity {
+				t.Errorf("moving the new account %d onto the deleted sandbox's simulator: status %d, want 422", a.ID, resp.StatusCode)
+			}
+		}
+	}
+
 	// Stored directly, past the form: the dial guard still refuses it.
 	var hits atomic.Int32
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
@@ -172,7 +209,7 @@ func TestDemoLoopbackOnlyForSandboxAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body := c.post("/accounts/"+strconv.Itoa(int(sneaky.ID))+"/test", nil, "HX-Request", "true")
+	resp, body = c.post("/accounts/"+strconv.Itoa(int(sneaky.ID))+"/test", nil, "HX-Request", "true")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, html.EscapeString(ds.srv.base.Catalog.Localizer("en").T("perr.forbidden"))) {
 		t.Errorf("test of a loopback account in --demo: status %d, want the permission failure; body %s", resp.StatusCode, body)
 	}
