@@ -139,7 +139,7 @@ func (c *Client) netError(op string, err error) error {
 	var re *redirectError
 	if errors.As(err, &re) {
 		return &providers.Error{Provider: c.kind, Op: op, Kind: providers.ErrInvalid, Status: re.status,
-			Detail: fmt.Sprintf("HTTP %d redirect to %s refused", re.status, re.to), Err: providers.ErrRedirect}
+			Detail: "Location: " + re.to, Err: providers.ErrRedirect}
 	}
 	return &providers.Error{Provider: c.kind, Op: op, Kind: providers.ErrUnavailable, Err: err}
 }
