@@ -324,8 +324,8 @@ func (h *Accounts) Delete(c *fiber.Ctx) error {
 		return err
 	}
 	h.changed(before.ID)
-	// SQLite may hand the id to the next account; it must not inherit a
-	// sandbox allowance.
+	// Should the id ever come back (a database without AUTOINCREMENT, a
+	// restore), the next account must not inherit a sandbox allowance.
 	h.Sandbox.Forget(before.ID)
 	if err := h.Record(c, Event{Action: "account.delete", Target: accountTarget(before.ID), AccountID: &before.ID, Before: accountAudit(before)}); err != nil {
 		return err

@@ -165,7 +165,7 @@ func TestDemoLoopbackOnlyForSandboxAccounts(t *testing.T) {
 
 	// A deleted sandbox account's id may be handed out again: the new
 	// account does not inherit its allowance.
-	last := accts[0] // the highest id is the one SQLite hands out again
+	last := accts[0] // the highest id is the one a table without AUTOINCREMENT hands out again
 	for _, a := range accts {
 		if a.ID > last.ID {
 			last = a
