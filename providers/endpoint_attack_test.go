@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/idna"
 
 	"github.com/ticketnotes/ticketnotes/providers"
 )
@@ -194,6 +197,99 @@ func TestIsPublicAddrSpecialPurpose(t *testing.T) {
 		"223.255.255.254", "2001:4860:4860::8888", "2606:4700:4700::1111", "2a00:1450:4001::200e"} {
 		if !providers.IsPublicAddr(netip.MustParseAddr(s)) {
 			t.Errorf("IsPublicAddr(%s) = false, want true", s)
+		}
+	}
+}
+
+// inetAton reads s the lenient way C's inet_aton and WHATWG URL hosts do:
+// one to four parts, each decimal, 0x-hex or 0-octal, the last filling
+// the remaining bytes. It reports whether s is such an IPv4 form.
+func inetAton(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return false
+	}
+	for i, p := range parts {
+		base := 10
+		switch {
+		case strings.HasPrefix(p, "0x") || strings.HasPrefix(p, "0X"):
+			base, p = 16, p[2:]
+		case len(p) > 1 && p[0] == '0':
+			base, p = 8, p[1:]
+		}
+		if p == "" && base != 16 {
+			return false
+		}
+		if p == "" {
+			continue
+		}
+		bits := 8
+		if i == len(parts)-1 {
+			bits = 8 * (5 - len(parts))
+		}
+		for _, c := range p {
+			if !strings.ContainsRune("0123456789abcdefABCDEF"[:base+max(0, base-10)], c) {
+				return false
+			}
+		}
+		if _, err := strconv.ParseUint(p, base, bits); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzCheckEndpoint: whatever CheckEndpoint accepts, the host net/http
+// would dial is a public IP literal or a name no lenient IPv4 parser
+// reads as an address, and not localhost.
+func FuzzCheckEndpoint(f *testing.F) {
+	for _, raw := range legitimateEndpoints {
+		f.Add(raw)
+	}
+	for _, s := range []string{"https://①②⑦.0.0.1/", "https://0x7f.1/", "https://2130706433/", "https://[::ffff:7f00:1]/",
+		"https://localhost./", "https://a@127.0.0.1/", "https://127。0。0。1/", "https://0177.0.0.1:8443/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if providers.CheckEndpoint(raw, false) != nil {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("accepted %q, which url.Parse refuses: %v", raw, err)
+		}
+		host := u.Hostname()
+		// net/http maps a non-ASCII host with IDNA's lookup profile.
+		if a, err := idna.Lookup.ToASCII(host); err == nil {
+			host = a
+		}
+		host = strings.ToLower(host)
+		if ip, err := netip.ParseAddr(host); err == nil {
+			if !providers.IsPublicAddr(ip) {
+				t.Fatalf("accepted %q, which dials %s", raw, ip)
+			}
+			return
+		}
+		if inetAton(host) {
+			t.Fatalf("accepted %q, whose host %q a lenient parser reads as IPv4", raw, host)
+		}
+		if h := strings.TrimSuffix(host, "."); h == "localhost" || strings.HasSuffix(h, ".localhost") {
+			t.Fatalf("accepted %q, a localhost name", raw)
+		}
+	})
+}
+
+// TestInetAton checks the fuzz oracle itself.
+func TestInetAton(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"127.0.0.1": true, "127.1": true, "127.0.1": true, "0x7f.1": true, "2130706433": true, "0177.0.0.1": true,
+		"0x7f000001": true, "127.0.0.1.": true, "0": true, "4294967295": true,
+		"4294967296": false, "127.0.0.256": false, "1.2.3.4.5": false, "example.com": false, "08.0.0.1": false, "0x7g.1": false,
+	} {
+		if got := inetAton(s); got != want {
+			t.Errorf("inetAton(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
