@@ -162,10 +162,6 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 		}
 		cfg.SecureCookies = b
 	}
-	if cfg.Demo {
-		// The simulators listen on loopback.
-		cfg.AllowPrivateEndpoints = true
-	}
 	return cfg, nil
 }
 

@@ -59,6 +59,9 @@ type Accounts struct {
 	*Base
 	clients      *Clients
 	allowPrivate bool
+	// Sandbox lists the demo's own sandbox accounts, which may keep their
+	// simulators' loopback endpoints; nil when not in --demo.
+	Sandbox *providers.Sandbox
 	// OnChange is called after an account changes, so caches can drop it.
 	OnChange func(id uint)
 }
@@ -157,7 +160,12 @@ func (h *Accounts) readForm(c *fiber.Ctx, kind providers.Kind, existing *models.
 		}
 	}
 	if in.Endpoint != "" {
-		if err := providers.CheckEndpoint(in.Endpoint, h.allowPrivate); err != nil {
+		var id uint // a new account is never a sandbox account
+		if existing != nil {
+			id = existing.ID
+		}
+		policy := providers.EndpointPolicy{AllowPrivate: h.allowPrivate, Sandbox: h.Sandbox}
+		if err := policy.Check(in.Endpoint, id); err != nil {
 			f.Errors["endpoint"] = t.T("err.endpoint_private")
 		}
 	}
@@ -316,6 +324,9 @@ func (h *Accounts) Delete(c *fiber.Ctx) error {
 		return err
 	}
 	h.changed(before.ID)
+	// Should the id ever come back (a database without AUTOINCREMENT, a
+	// restore), the next account must not inherit a sandbox allowance.
+	h.Sandbox.Forget(before.ID)
 	if err := h.Record(c, Event{Action: "account.delete", Target: accountTarget(before.ID), AccountID: &before.ID, Before: accountAudit(before)}); err != nil {
 		return err
 	}
@@ -373,6 +384,8 @@ func ProviderFailure(t interface{ T(string, ...any) string }, err error) views.P
 		err error
 		id  string
 	}{
+		// A redirect is an ErrInvalid with a better explanation: first.
+		{providers.ErrRedirect, "perr.redirect"},
 		{context.DeadlineExceeded, "perr.timeout"}, {providers.ErrInvalid, "perr.invalid"}, {providers.ErrUnauthorized, "perr.unauthorized"},
 		{providers.ErrForbidden, "perr.forbidden"}, {providers.ErrNotFound, "perr.not_found"},
 		{providers.ErrRateLimited, "perr.rate_limited"}, {providers.ErrUnavailable, "perr.unavailable"},

@@ -27,7 +27,9 @@ type demoServer struct {
 
 func newDemoServer(t testing.TB, mod ...func(*Config)) *demoServer {
 	t.Helper()
-	ts := newTestServer(t, append([]func(*Config){func(c *Config) { c.AllowPrivateEndpoints = true; c.Demo = true }}, mod...)...)
+	// As --demo: no global private-endpoint allowance; the sandbox
+	// accounts get loopback one by one.
+	ts := newTestServer(t, append([]func(*Config){func(c *Config) { c.Demo = true }}, mod...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	demo, err := ts.srv.StartDemo(ctx)

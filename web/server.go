@@ -20,6 +20,7 @@ import (
 
 	"github.com/ticketnotes/ticketnotes/handlers"
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/providers"
 	"github.com/ticketnotes/ticketnotes/providers/fanout"
 	"github.com/ticketnotes/ticketnotes/providers/registry"
 	"github.com/ticketnotes/ticketnotes/static"
@@ -38,6 +39,7 @@ type Server struct {
 	sessions    *session.Store
 	base        *handlers.Base
 	loginLimits []fiber.Handler
+	sandbox     *providers.Sandbox
 	h           struct {
 		health   *handlers.Health
 		auth     *handlers.Auth
@@ -90,11 +92,16 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 		CookieSameSite: "Lax",
 	})
 	s.base = &handlers.Base{Audit: db, Log: log, Catalog: cat, Demo: cfg.Demo}
+	// --demo's sandbox accounts may reach their simulators on loopback; the
+	// list lives in memory, so no account an admin adds is ever on it.
+	s.sandbox = &providers.Sandbox{}
 	reg := registry.New(cfg.AllowPrivateEndpoints)
+	reg.Sandbox = s.sandbox
 	clients := &handlers.Clients{Accounts: db, Registry: reg}
 	s.h.health = handlers.NewHealth(db, Version)
 	s.h.auth = handlers.NewAuth(s.base, db, s.sessions)
 	s.h.accounts = handlers.NewAccounts(s.base, clients, cfg.AllowPrivateEndpoints)
+	s.h.accounts.Sandbox = s.sandbox
 	s.h.users = handlers.NewUsers(s.base, db)
 	s.h.audit = handlers.NewAudit(s.base, db)
 	fetch := fanout.New(fanout.Options{TTL: cfg.CacheTTL})
