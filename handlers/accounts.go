@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -124,8 +126,8 @@ func (h *Accounts) readForm(c *fiber.Ctx, kind providers.Kind, existing *models.
 		Settings: in.Settings, Errors: views.FieldErrors{}, Account: existing}
 	t := h.T(c)
 	if v := strings.TrimSpace(c.FormValue("rate_limit")); v != "" {
-		r, err := strconv.ParseFloat(v, 64)
-		if err != nil || r < 0 || r > 1000 {
+		r, ok := parseRate(v)
+		if !ok {
 			f.Errors["rate_limit"] = t.T("err.rate_limit_range")
 		}
 		in.RateLimit = r
@@ -133,14 +135,25 @@ func (h *Accounts) readForm(c *fiber.Ctx, kind providers.Kind, existing *models.
 	}
 	if v := strings.TrimSpace(c.FormValue("timeout_seconds")); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 300 {
+		if !timeoutRE.MatchString(v) || err != nil || n > 300 {
 			f.Errors["timeout_seconds"] = t.T("err.timeout_range")
 		}
 		in.TimeoutSeconds = n
 		f.Timeout = v
 	}
+	if m := textError(in.Name, 200); m != "" {
+		f.Errors["name"] = t.T(m)
+	}
+	if m := textError(in.Endpoint, maxSettingRunes); m != "" {
+		f.Errors["endpoint"] = t.T(m)
+	}
 	for _, fd := range fields {
 		v := strings.TrimSpace(c.FormValue(fieldInput(fd)))
+		if !cleanText(v, false) {
+			f.Errors[fieldInput(fd)] = t.T("err.text_invalid")
+		} else if len(v) > maxSecretBytes || !fd.Secret && utf8.RuneCountInString(v) > maxSettingRunes {
+			f.Errors[fieldInput(fd)] = t.T("err.too_long")
+		}
 		if fd.Secret {
 			in.Secrets[fd.Name] = v
 			if fd.Required && v == "" && (existing == nil || !existing.HasSecret(fd.Name)) {
@@ -156,7 +169,7 @@ func (h *Accounts) readForm(c *fiber.Ctx, kind providers.Kind, existing *models.
 			f.Errors[fieldInput(fd)] = t.T("err.choice_invalid")
 		}
 	}
-	if in.Endpoint != "" {
+	if in.Endpoint != "" && !f.Errors.Has("endpoint") {
 		if err := providers.CheckEndpoint(in.Endpoint, h.allowPrivate); err != nil {
 			f.Errors["endpoint"] = t.T("err.endpoint_private")
 		}
@@ -168,6 +181,26 @@ func (h *Accounts) readForm(c *fiber.Ctx, kind providers.Kind, existing *models.
 		return in, f, &models.FieldError{Field: "form", Msg: "err.form_invalid"}
 	}
 	return in, f, nil
+}
+
+// rateRE is a plain decimal rate: no sign, exponent, hex or NaN/Inf, which
+// strconv.ParseFloat would all accept (NaN is stored as NULL by SQLite).
+var rateRE = regexp.MustCompile(`^[0-9]{1,4}(\.[0-9]{1,6})?$`)
+
+// timeoutRE is whole seconds without a sign.
+var timeoutRE = regexp.MustCompile(`^[0-9]{1,3}$`)
+
+// parseRate reads a rate limit in requests per second: a plain decimal
+// number from 0 to 1000. ok is false for anything else.
+func parseRate(v string) (rate float64, ok bool) {
+	if !rateRE.MatchString(v) {
+		return 0, false
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r < 0 || r > 1000 {
+		return 0, false
+	}
+	return r, true
 }
 
 func fieldInput(fd providers.Field) string {
