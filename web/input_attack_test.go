@@ -224,10 +224,10 @@ func TestBadInputsAnswer4xxAndChangeNothing(t *testing.T) {
 		acctBase.Set("setting."+k, v)
 	}
 	acctBad := map[string][]string{
-		"rate_limit":      append([]string{"NaN", "nan", "Inf", "+Inf", "-Inf", "-1", "-0.5", "1e400", "1001", "0x10", "1_0", "1e2e3"}, badTexts...),
-		"timeout_seconds": append(append([]string{"301", "1e2"}, badInts[:4]...), badTexts...),
-		"name":            append([]string{"", strings.Repeat("n", 201)}, badTexts...),
-		"endpoint":        append([]string{"https://" + strings.Repeat("a", 600) + ".example.com"}, badTexts...),
+		"rate_limit":             append([]string{"NaN", "nan", "Inf", "+Inf", "-Inf", "-1", "-0.5", "1e400", "1001", "0x10", "1_0", "1e2e3"}, badTexts...),
+		"timeout_seconds":        append(append([]string{"301", "1e2"}, badInts[:4]...), badTexts...),
+		"name":                   append([]string{"", strings.Repeat("n", 201)}, badTexts...),
+		"endpoint":               append([]string{"https://" + strings.Repeat("a", 600) + ".example.com"}, badTexts...),
 		"setting.application_id": badTexts,
 		"secret.api_token":       badTexts,
 	}
