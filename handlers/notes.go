@@ -203,7 +203,7 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 	// exist, not an empty result.
 	unknown := false
 	for _, a := range q.Accounts {
-		if _, ok := errs["account"]; !ok && !slices.ContainsFunc(d.Accounts, func(ch views.AccountChoice) bool { return ch.ID == a }) {
+		if !errs.Has("account") && !slices.ContainsFunc(d.Accounts, func(ch views.AccountChoice) bool { return ch.ID == a }) {
 			errs["account"], unknown = h.T(c).T("err.account_unknown"), true
 		}
 	}
