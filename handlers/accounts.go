@@ -103,12 +103,16 @@ func (h *Accounts) List(c *fiber.Ctx) error {
 	return Render(c, http.StatusOK, views.AccountsPage(p, as))
 }
 
-// NewForm shows the add form for a kind, or the kind picker.
+// NewForm shows the add form for a kind, or without one the kind picker.
+// An unknown kind has no form: 404.
 func (h *Accounts) NewForm(c *fiber.Ctx) error {
 	kind := providers.Kind(c.Query("kind"))
 	p := h.Page(c, "accounts.add")
-	if !kind.Valid() {
+	if kind == "" {
 		return Render(c, http.StatusOK, views.AccountKindPicker(p))
+	}
+	if !kind.Valid() {
+		return fiber.ErrNotFound
 	}
 	f := views.AccountForm{Kind: kind, Fields: h.clients.Registry.Fields(kind), Settings: map[string]string{}}
 	return Render(c, http.StatusOK, views.AccountEdit(p, f))

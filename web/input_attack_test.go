@@ -124,6 +124,7 @@ func (ds *demoServer) auditTotal(t *testing.T) int64 {
 // and a refused change leaves accounts, users, notes and the successful
 // audit rows as they were (at most one refusal row is added per request).
 func TestBadInputsAnswer4xxAndChangeNothing(t *testing.T) {
+	t.Parallel()
 	ds := newDemoServer(t)
 	c := ds.signIn(demoAdmin)
 	ctx := context.Background()
@@ -166,6 +167,7 @@ func TestBadInputsAnswer4xxAndChangeNothing(t *testing.T) {
 			attacks = append(attacks, withQuery(list, nil, key, badQueryTexts)...)
 		}
 	}
+	attacks = append(attacks, withQuery("/accounts/new", nil, "kind", append([]string{"zendesk", "Sendbird", "sendbird "}, badQueryTexts...))...)
 	// Path parameters: every route with an id, the bad value in each place.
 	notePaths := []string{"", "/edit", "/delete", "/history"}
 	// notePath is every route naming account, ticket and note; tickets too
