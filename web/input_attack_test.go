@@ -263,8 +263,13 @@ func TestBadInputsAnswer4xxAndChangeNothing(t *testing.T) {
 	before, audits := ds.state(t), ds.auditTotal(t)
 	for _, a := range attacks {
 		resp, _ := c.do(a.method, a.path, withCSRF(c, a))
-		if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+		switch {
+		case resp.StatusCode < 400 || resp.StatusCode >= 500:
 			t.Errorf("%s: status %d, want 4xx", a, resp.StatusCode)
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			// The admin may do everything: such a refusal would hide
+			// whether the value itself was checked.
+			t.Errorf("%s: status %d: refused for the session or token, not for the value", a, resp.StatusCode)
 		}
 		if a.method == http.MethodPost {
 			if after := ds.state(t); after != before {
@@ -276,10 +281,7 @@ func TestBadInputsAnswer4xxAndChangeNothing(t *testing.T) {
 		}
 		audits = ds.auditTotal(t)
 	}
-	if t.Failed() {
-		return
-	}
-	t.Logf("%d bad requests refused", len(attacks))
+	t.Logf("%d bad requests sent", len(attacks))
 }
 
 // withCSRF is a's form with the client's token, so only the bad value can
