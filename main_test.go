@@ -665,3 +665,36 @@ func TestChildProcess(t *testing.T) {
 	}
 	os.Exit(0)
 }
+
+// TestBackupCommandWritesAnOwnerOnlyCopy: the backup holds the whole
+// database, secrets' ciphertext and audit log included; it is 0600 and
+// never overwrites a file.
+func TestBackupCommandWritesAnOwnerOnlyCopy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	e := env("TICKETNOTES_DATA_DIR", dir)
+	if err := run(ctx, []string{"user", "add", "--email", "ops@example.com", "--role", "admin"}, e,
+		strings.NewReader("first-password-1\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{models.SQLiteFile, models.SQLiteFile + "-wal", models.SQLiteFile + "-shm"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %#o, want 0600", f, fi.Mode().Perm())
+		}
+	}
+	out := filepath.Join(t.TempDir(), "backup.db")
+	if err := run(ctx, []string{"backup", "--out", out}, e, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %#o, want 0600", fi.Mode().Perm())
+	}
+	if err := run(ctx, []string{"backup", "--out", out}, e, nil, io.Discard, io.Discard); err == nil {
+		t.Error("a second backup to the same file succeeded")
+	}
+}

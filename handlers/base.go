@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
@@ -237,13 +236,14 @@ func (b *Base) fieldErrors(c *fiber.Ctx, err error) (views.FieldErrors, bool) {
 	return views.FieldErrors{fe.Field: b.T(c).T(fe.Msg)}, true
 }
 
-// paramID reads a numeric route parameter; a bad one is a 404.
+// paramID reads a numeric route parameter; one that is not an id
+// (parseID) is a 404, as is an unknown one, later.
 func paramID(c *fiber.Ctx, name string) (uint, error) {
-	n, err := strconv.ParseUint(c.Params(name), 10, 32)
-	if err != nil || n == 0 {
+	id, ok := parseID(c.Params(name))
+	if !ok {
 		return 0, fiber.ErrNotFound
 	}
-	return uint(n), nil
+	return id, nil
 }
 
 // Status maps an error to an HTTP status and a message id that is safe to

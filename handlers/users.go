@@ -46,6 +46,18 @@ func auditMessage(err error) string {
 	return err.Error()
 }
 
+// uncleanField returns a *models.FieldError for the first of the (name,
+// value) pairs whose value holds control characters or invalid UTF-8, or
+// nil. Lengths and formats are the models' to check.
+func uncleanField(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if !cleanText(pairs[i+1], false) {
+			return &models.FieldError{Field: pairs[i], Msg: "err.text_invalid"}
+		}
+	}
+	return nil
+}
+
 // List shows every user.
 func (h *Users) List(c *fiber.Ctx) error {
 	us, err := h.users.ListUsers(c.UserContext())
@@ -67,7 +79,11 @@ func (h *Users) NewForm(c *fiber.Ctx) error {
 // Create adds a user.
 func (h *Users) Create(c *fiber.Ctx) error {
 	in := models.NewUser{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: c.FormValue("role"), Password: c.FormValue("password")}
-	u, err := h.users.CreateUser(c.UserContext(), in)
+	err := uncleanField("email", in.Email, "name", in.Name, "password", in.Password)
+	var u *models.User
+	if err == nil {
+		u, err = h.users.CreateUser(c.UserContext(), in)
+	}
 	if err != nil {
 		_ = h.Record(c, Event{Action: "user.create", Target: "user:" + in.Email,
 			After: map[string]any{"email": in.Email, "name": in.Name, "role": in.Role}, Outcome: models.OutcomeError, Message: auditMessage(err)})
@@ -108,7 +124,11 @@ func (h *Users) Update(c *fiber.Ctx) error {
 		return err
 	}
 	in := models.UserUpdate{Name: c.FormValue("name"), Role: c.FormValue("role"), Disabled: c.FormValue("disabled") != ""}
-	u, err := h.users.UpdateUser(c.UserContext(), id, in)
+	err = uncleanField("name", in.Name)
+	var u *models.User
+	if err == nil {
+		u, err = h.users.UpdateUser(c.UserContext(), id, in)
+	}
 	if err != nil {
 		_ = h.Record(c, Event{Action: "user.update", Target: userTarget(id), Before: userAudit(before),
 			After: map[string]any{"name": in.Name, "role": in.Role, "disabled": in.Disabled}, Outcome: models.OutcomeError, Message: auditMessage(err)})
@@ -134,7 +154,12 @@ func (h *Users) SetPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.users.SetPassword(c.UserContext(), id, c.FormValue("password")); err != nil {
+	pw := c.FormValue("password")
+	err = uncleanField("password", pw)
+	if err == nil {
+		err = h.users.SetPassword(c.UserContext(), id, pw)
+	}
+	if err != nil {
 		_ = h.Record(c, Event{Action: "user.password", Target: userTarget(id), Outcome: models.OutcomeError, Message: auditMessage(err)})
 		if errs, ok := h.fieldErrors(c, err); ok {
 			f := views.UserForm{ID: id, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled, Errors: errs}

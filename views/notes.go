@@ -28,6 +28,9 @@ type NotesQuery struct {
 	Role     string
 	Text     string
 	Page     int
+	// PageText is the page as requested when it is not a valid number, so
+	// the form can show it beside its error.
+	PageText string
 	Refresh  bool
 }
 

@@ -24,16 +24,23 @@ const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // securityHeaders sets the headers every response carries.
 func securityHeaders(secure bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		c.Set("Content-Security-Policy", csp)
-		c.Set("X-Content-Type-Options", "nosniff")
-		c.Set("X-Frame-Options", "DENY")
-		c.Set("Referrer-Policy", "same-origin")
-		c.Set("Cross-Origin-Opener-Policy", "same-origin")
-		c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if secure {
-			c.Set("Strict-Transport-Security", "max-age=31536000")
-		}
+		setSecurityHeaders(c, secure)
 		return c.Next()
+	}
+}
+
+// setSecurityHeaders sets the CSP, nosniff and the other headers of every
+// response; the error handler calls it too, for the answers the server
+// gives before any middleware runs (413, 431).
+func setSecurityHeaders(c *fiber.Ctx, secure bool) {
+	c.Set("Content-Security-Policy", csp)
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	if secure {
+		c.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 }
 
@@ -198,7 +205,7 @@ func guard(base *handlers.Base, r Route) fiber.Handler {
 		}
 		u := handlers.Viewer(c)
 		if u == nil {
-			if c.Method() == http.MethodGet && !handlers.IsHTMX(c) {
+			if (c.Method() == http.MethodGet || c.Method() == http.MethodHead) && !handlers.IsHTMX(c) {
 				return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), http.StatusSeeOther)
 			}
 			if handlers.IsHTMX(c) {

@@ -112,7 +112,7 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 
 	s.app = fiber.New(fiber.Config{
 		AppName:                 "ticketnotes",
-		ErrorHandler:            s.base.HandleError,
+		ErrorHandler:            s.handleError,
 		DisableStartupMessage:   true,
 		BodyLimit:               1 << 20,
 		ReadTimeout:             30 * time.Second,
@@ -123,6 +123,16 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	})
 	s.mount(cat)
 	return s, nil
+}
+
+// handleError is the app's error handler. The server answers some errors
+// (413 body too large, 431 headers too large) before any middleware ran, so
+// the headers every response carries are set here too; an error page is
+// never cached.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	setSecurityHeaders(c, s.cfg.SecureCookies)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return s.base.HandleError(c, err)
 }
 
 func proxyHeader(trust bool) string {
@@ -162,6 +172,11 @@ func (s *Server) mount(cat *i18n.Catalog) {
 	for _, r := range s.Routes {
 		hs := append([]fiber.Handler{guard(s.base, r)}, r.Before...)
 		app.Add(r.Method, r.Path, append(hs, r.Handler)...)
+		// app.Get would also answer HEAD; app.Add does not. HEAD runs the
+		// GET handler and fasthttp drops the body.
+		if r.Method == http.MethodGet {
+			app.Add(http.MethodHead, r.Path, append(hs, r.Handler)...)
+		}
 	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }
