@@ -92,7 +92,12 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	s.loginLimits = s.newLoginLimits()
 
 	s.app = fiber.New(fiber.Config{
-		AppName:                 "ticketnotes",
+		AppName: "ticketnotes",
+		// The one app-wide rule for request memory: every string Fiber
+		// hands out (Params, Query, FormValue, headers, cookies) is a copy.
+		// Without it they point into fasthttp's reused buffers and change
+		// under later requests once kept, for example as cache keys.
+		Immutable:               true,
 		ErrorHandler:            s.base.HandleError,
 		DisableStartupMessage:   true,
 		BodyLimit:               1 << 20,
