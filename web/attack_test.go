@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ticketnotes/ticketnotes/models"
 )
 
 // liveServer serves ts on a real loopback listener: fasthttp reuses its
@@ -183,4 +185,132 @@ func firstEditLink(body string) string {
 		return m[1]
 	}
 	return ""
+}
+
+// storeRows counts the rows of the sessions-and-counters table.
+func (ts *testServer) storeRows() int64 {
+	ts.t.Helper()
+	n, err := ts.db.CountStoreEntries(context.Background())
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return n
+}
+
+// TestAnonymousRequestsWriteNoSession is defect 2 of issue 8: only the
+// sign-in and setup forms start a session.
+func TestAnonymousRequestsWriteNoSession(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.addUser("admin@example.com", models.RoleAdmin)
+	before := ts.storeRows()
+	for i := 0; i < 20; i++ {
+		for _, p := range []string{"/healthz", "/static/app.css", "/no-such-page", "/notes", "/setup?token=wrong"} {
+			c := ts.client()
+			if resp, _ := c.get(p); resp.StatusCode >= 500 {
+				t.Fatalf("GET %s: %d", p, resp.StatusCode)
+			}
+			if len(c.cookies) != 0 {
+				t.Errorf("GET %s set cookies %v", p, c.cookies)
+			}
+		}
+	}
+	if after := ts.storeRows(); after != before {
+		t.Errorf("anonymous GETs wrote %d session rows", after-before)
+	}
+	// The sign-in form needs one, and its form works.
+	c := ts.client()
+	c.get("/login")
+	if after := ts.storeRows(); after != before+1 || c.csrf == "" {
+		t.Errorf("sign-in form: %d rows, token %q; want one session with a token", after-before, c.csrf)
+	}
+	c.login("admin@example.com")
+}
+
+// TestCSRFTokenOnlyFromFormOrHeader is defect 8 of issue 8: a token in the
+// query string (which lands in logs and Referer headers) is refused.
+func TestCSRFTokenOnlyFromFormOrHeader(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.addUser("admin@example.com", models.RoleAdmin)
+	c := ts.client()
+	c.login("admin@example.com")
+	form := url.Values{"lang": {"en"}, "timezone": {"UTC"}}
+	if resp, _ := c.do(http.MethodPost, "/preferences?_csrf="+url.QueryEscape(c.csrf), form); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("token in the query: %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := c.do(http.MethodPost, "/preferences", form, "X-CSRF-Token", c.csrf); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("token in the header: %d, want 303", resp.StatusCode)
+	}
+	if resp, _ := c.post("/preferences", form); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("token in the form: %d, want 303", resp.StatusCode)
+	}
+}
+
+// TestSignInRotatesSessionAndToken: a session id or token an attacker
+// planted before sign-in is worth nothing after it (session fixation).
+func TestSignInRotatesSessionAndToken(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.addUser("admin@example.com", models.RoleAdmin)
+	attacker := ts.client()
+	attacker.get("/login")
+	planted, plantedTok := attacker.cookies["tn_session"], attacker.csrf
+	victim := ts.client()
+	for k, v := range attacker.cookies {
+		victim.cookies[k] = v
+	}
+	victim.csrf = plantedTok
+	if resp, _ := victim.post("/login", url.Values{"email": {"admin@example.com"}, "password": {"password-123"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in with the planted session: %d", resp.StatusCode)
+	}
+	if victim.cookies["tn_session"] == planted {
+		t.Error("session id not renewed at sign-in")
+	}
+	victim.get("/preferences")
+	if victim.csrf == "" || victim.csrf == plantedTok {
+		t.Errorf("CSRF token not rotated at sign-in: %q", victim.csrf)
+	}
+	// The planted pair signs nobody in and changes nothing.
+	if resp, _ := attacker.get("/users"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("planted session reached /users: %d", resp.StatusCode)
+	}
+	stale := ts.client()
+	stale.cookies["tn_session"] = victim.cookies["tn_session"]
+	stale.csrf = plantedTok
+	if resp, _ := stale.post("/preferences", url.Values{"lang": {"zh-Hans"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("pre-sign-in token accepted after sign-in: %d", resp.StatusCode)
+	}
+}
+
+// TestPasswordResetEndsOtherSessions: after a reset, sessions signed in
+// with the old password are over; the admin making the change stays in.
+func TestPasswordResetEndsOtherSessions(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	admin := ts.addUser("admin@example.com", models.RoleAdmin)
+	m := ts.addUser("manager@example.com", models.RoleManager)
+	mgr := ts.client()
+	mgr.login("manager@example.com")
+	a1, a2 := ts.client(), ts.client()
+	a1.login("admin@example.com")
+	a2.login("admin@example.com")
+	if resp, _ := a1.post(fmt.Sprintf("/users/%d/password", m.ID), url.Values{"password": {"password-789"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset manager password: %d", resp.StatusCode)
+	}
+	if resp, _ := mgr.get("/audit"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("manager still signed in after a reset: %d", resp.StatusCode)
+	}
+	if resp, _ := a1.post(fmt.Sprintf("/users/%d/password", admin.ID), url.Values{"password": {"password-456"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset own password: %d", resp.StatusCode)
+	}
+	if resp, _ := a2.get("/users"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("admin's other session survived the reset: %d", resp.StatusCode)
+	}
+	if resp, _ := a1.get("/users"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the session that reset its own password was ended: %d", resp.StatusCode)
+	}
+	if resp, _ := a1.post("/preferences", url.Values{"lang": {"en"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the resetting session's token stopped working: %d", resp.StatusCode)
+	}
 }

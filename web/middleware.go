@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -144,8 +145,14 @@ func requestLogger(log *slog.Logger) fiber.Handler {
 	}
 }
 
+// sessionRefresh is how often an active session is saved to extend it: a
+// save per request would write the database on every page view.
+const sessionRefresh = time.Minute
+
 // loadViewer reads the session, loads the signed-in user (a disabled or
-// deleted user's session is ended) and picks language and time zone.
+// deleted user's session, or one signed in before a password reset, is
+// ended), exposes the session's CSRF token and picks language and time zone.
+// It writes nothing for a request without a session.
 func loadViewer(store *session.Store, users handlers.UserStore, cat *i18n.Catalog, serverZone *time.Location) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		sess, err := store.Get(c)
@@ -153,11 +160,23 @@ func loadViewer(store *session.Store, users handlers.UserStore, cat *i18n.Catalo
 			return err
 		}
 		var u *models.User
+		tok, _ := sess.Get(handlers.SessionCSRFKey).(string)
 		if id, ok := sess.Get(handlers.SessionUserKey).(uint); ok {
+			epoch, _ := sess.Get(handlers.SessionEpochKey).(int64)
 			u, err = users.UserByID(c.UserContext(), id)
-			if err != nil || u.Disabled {
-				u = nil
+			if err != nil || u.Disabled || u.SessionEpoch != epoch {
+				u, tok = nil, ""
 				if err := sess.Destroy(); err != nil {
+					return err
+				}
+			}
+		}
+		if tok != "" {
+			handlers.SetCSRF(c, tok)
+			seen, _ := sess.Get(handlers.SessionSeenKey).(int64)
+			if now := time.Now(); now.Sub(time.Unix(seen, 0)) > sessionRefresh {
+				sess.Set(handlers.SessionSeenKey, now.Unix())
+				if err := sess.Save(); err != nil {
 					return err
 				}
 			}
@@ -171,6 +190,40 @@ func loadViewer(store *session.Store, users handlers.UserStore, cat *i18n.Catalo
 			handlers.LoadZone(zone, serverZone))
 		return c.Next()
 	}
+}
+
+// csrfProtect refuses a change (any method but GET, HEAD and OPTIONS) whose
+// token, from the X-CSRF-Token header or the _csrf field of the body, is not
+// the session's. A request without a session has no token and is refused.
+func csrfProtect(refuse fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		switch c.Method() {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return c.Next()
+		}
+		want, sent := handlers.CSRF(c), csrfFromHeaderOrForm(c)
+		if want == "" || sent == "" || subtle.ConstantTimeCompare([]byte(want), []byte(sent)) != 1 {
+			return refuse(c)
+		}
+		return c.Next()
+	}
+}
+
+// csrfFromHeaderOrForm takes the token from the X-CSRF-Token header (htmx)
+// or the _csrf field of a form body (plain forms, which work without
+// JavaScript). Never from the query string: a URL lands in logs, history
+// and Referer headers.
+func csrfFromHeaderOrForm(c *fiber.Ctx) string {
+	if t := c.Get("X-CSRF-Token"); t != "" {
+		return t
+	}
+	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) {
+		if f, err := c.MultipartForm(); err == nil && len(f.Value["_csrf"]) > 0 {
+			return f.Value["_csrf"][0]
+		}
+		return ""
+	}
+	return string(c.Request().PostArgs().Peek("_csrf"))
 }
 
 // Access says who may call a route.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
@@ -83,7 +82,7 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	s.h.health = handlers.NewHealth(db, Version)
 	s.h.auth = handlers.NewAuth(s.base, db, s.sessions)
 	s.h.accounts = handlers.NewAccounts(s.base, clients, cfg.AllowPrivateEndpoints)
-	s.h.users = handlers.NewUsers(s.base, db)
+	s.h.users = handlers.NewUsers(s.base, db, s.sessions)
 	s.h.audit = handlers.NewAudit(s.base, db)
 	fetch := fanout.New(fanout.Options{TTL: cfg.CacheTTL})
 	s.h.notes = handlers.NewNotes(s.base, clients, fetch, db.Store("form:"), db)
@@ -129,20 +128,10 @@ func (s *Server) mount(cat *i18n.Catalog) {
 	app.Use(strings.TrimSuffix(static.Prefix, "/"), staticFiles())
 	app.Use(noStore)
 	app.Use(loadViewer(s.sessions, s.db, cat, time.Local))
-	app.Use(csrf.New(csrf.Config{
-		Session:        s.sessions,
-		Extractor:      csrfFromHeaderOrForm,
-		ContextKey:     handlers.CSRFLocalKey,
-		CookieName:     "tn_csrf",
-		CookieHTTPOnly: true,
-		CookieSecure:   s.cfg.SecureCookies,
-		CookieSameSite: "Lax",
-		Expiration:     s.cfg.SessionTTL,
-		ErrorHandler: func(c *fiber.Ctx, err error) error {
-			_ = s.base.Record(c, handlers.Event{Action: "request.csrf", Target: c.Method() + " " + c.Path(),
-				Outcome: models.OutcomeDenied, Message: "missing or invalid CSRF token"})
-			return fiber.NewError(http.StatusForbidden, s.base.T(c).T("error.csrf"))
-		},
+	app.Use(csrfProtect(func(c *fiber.Ctx) error {
+		_ = s.base.Record(c, handlers.Event{Action: "request.csrf", Target: c.Method() + " " + c.Path(),
+			Outcome: models.OutcomeDenied, Message: "missing or invalid CSRF token"})
+		return fiber.NewError(http.StatusForbidden, s.base.T(c).T("error.csrf"))
 	}))
 	s.Routes = s.routes()
 	for _, r := range s.Routes {
@@ -150,18 +139,6 @@ func (s *Server) mount(cat *i18n.Catalog) {
 		app.Add(r.Method, r.Path, append(hs, r.Handler)...)
 	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
-}
-
-// csrfFromHeaderOrForm takes the token from the X-CSRF-Token header (htmx)
-// or the _csrf form field (plain forms, which work without JavaScript).
-func csrfFromHeaderOrForm(c *fiber.Ctx) (string, error) {
-	if t := c.Get("X-CSRF-Token"); t != "" {
-		return t, nil
-	}
-	if t := c.FormValue("_csrf"); t != "" {
-		return t, nil
-	}
-	return "", csrf.ErrTokenNotFound
 }
 
 // newLoginLimits limits sign-in failures per IP and per email; the counts
