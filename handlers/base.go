@@ -43,6 +43,8 @@ type Base struct {
 	Log     *slog.Logger
 	Catalog *i18n.Catalog
 	Demo    bool
+	// Refusals, when set, bounds the denied attempts each client writes.
+	Refusals *Refusals
 }
 
 // SetViewer stores the signed-in user for the request.
@@ -151,14 +153,25 @@ type Event struct {
 }
 
 // Record appends ev to the audit log with the request's actor, IP, user
-// agent and request id. It returns an error when the log cannot be written;
-// callers making a change must then not report success.
+// agent and request id. A denied attempt past its client's share of full
+// rows is counted into a later summary row instead (see Refusals). It
+// returns an error when the log cannot be written; callers making a change
+// must then not report success.
 func (b *Base) Record(c *fiber.Ctx, ev Event) error {
+	if ev.Outcome == models.OutcomeDenied && b.Refusals != nil {
+		ctx := context.WithoutCancel(c.UserContext())
+		if err := b.writeRefusals(ctx, b.Refusals.take(time.Now(), false, false)); err != nil {
+			b.Logger(c).Error("audit append failed", "action", RefusalsAction, "err", err)
+		}
+		if !b.Refusals.admit(c, ev.Action, time.Now()) {
+			return nil
+		}
+	}
 	e := &models.AuditEvent{
 		Action: ev.Action, Target: ev.Target, AccountID: ev.AccountID,
 		Before: jsonText(ev.Before), After: jsonText(ev.After),
 		Outcome: ev.Outcome, Message: ev.Message, VendorRequestID: ev.VendorReq,
-		IP: c.IP(), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512), RequestID: RequestID(c),
+		IP: ClientIP(c), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512), RequestID: RequestID(c),
 		ActorEmail: ev.ActorEmail, ActorID: ev.ActorID, ActorRole: ev.ActorRole,
 	}
 	if u := Viewer(c); u != nil && e.ActorEmail == "" {

@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,8 +44,10 @@ type liveClient struct {
 
 func newLiveClient(t *testing.T, base string) *liveClient {
 	jar, _ := cookiejar.New(nil)
-	return &liveClient{t: t, base: base, http: &http.Client{Jar: jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// Idle keep-alive connections would hold up the server's shutdown.
+	t.Cleanup(hc.CloseIdleConnections)
+	return &liveClient{t: t, base: base, http: hc}
 }
 
 // do sends a request; errors are returned, not fatal, so goroutines may call it.
@@ -312,5 +316,157 @@ func TestPasswordResetEndsOtherSessions(t *testing.T) {
 	}
 	if resp, _ := a1.post("/preferences", url.Values{"lang": {"en"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("the resetting session's token stopped working: %d", resp.StatusCode)
+	}
+}
+
+// TestConcurrentCorrectSignInsAllSucceed is defect 5 of issue 8: the limits
+// count failures only, so correct sign-ins never use each other up.
+func TestConcurrentCorrectSignInsAllSucceed(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 10 })
+	ts.addUser("admin@example.com", models.RoleAdmin)
+	base := liveServer(t, ts)
+	const n = 20
+	clients := make([]*liveClient, n)
+	for i := range clients {
+		clients[i] = newLiveClient(t, base)
+		if _, _, err := clients[i].do(http.MethodGet, "/login", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes[i], _, _ = c.do(http.MethodPost, "/login", url.Values{"_csrf": {c.csrf}, "email": {"admin@example.com"}, "password": {"password-123"}})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, code := range codes {
+		if code != http.StatusSeeOther {
+			t.Errorf("sign-in %d: %d, want 303", i, code)
+		}
+	}
+	// Failures still count: the per-email limit (half the per-IP one) holds.
+	c := newLiveClient(t, base)
+	c.do(http.MethodGet, "/login", nil)
+	var got []int
+	for i := 0; i < 7; i++ {
+		code, _, _ := c.do(http.MethodPost, "/login", url.Values{"_csrf": {c.csrf}, "email": {"admin@example.com"}, "password": {"wrong-password"}})
+		got = append(got, code)
+	}
+	if got[4] != http.StatusUnauthorized || got[5] != http.StatusTooManyRequests || got[6] != http.StatusTooManyRequests {
+		t.Errorf("wrong passwords: %v, want five 401 then 429", got)
+	}
+}
+
+// failSignIn posts a wrong password for email from the X-Forwarded-For
+// chain xff and returns the status.
+func failSignIn(c *client, email, xff string) int {
+	resp, _ := c.post("/login", url.Values{"email": {email}, "password": {"wrong-password"}}, "X-Forwarded-For", xff)
+	return resp.StatusCode
+}
+
+// TestForwardedForCountsOnlyFromTrustedProxies is defect 4 of issue 8: the
+// client address comes from X-Forwarded-For only when the socket peer is a
+// trusted proxy, and then from the nearest hop that is not one.
+func TestForwardedForCountsOnlyFromTrustedProxies(t *testing.T) {
+	t.Parallel()
+	// app.Test connects from 0.0.0.0.
+	testPeer := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+	t.Run("untrusted peer", func(t *testing.T) {
+		t.Parallel()
+		ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4 })
+		c := ts.client()
+		c.get("/login")
+		var codes []int
+		for i := 0; i < 5; i++ {
+			codes = append(codes, failSignIn(c, fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("203.0.113.%d", i+1)))
+		}
+		if !slices.Equal(codes, []int{401, 401, 401, 401, 429}) {
+			t.Errorf("per-IP limit with forged X-Forwarded-For: %v, want 4×401 then 429", codes)
+		}
+		for _, e := range ts.auditRows("user.login") {
+			if e.IP != "0.0.0.0" {
+				t.Errorf("audit IP %q taken from an untrusted X-Forwarded-For", e.IP)
+			}
+		}
+	})
+	t.Run("trusted proxy", func(t *testing.T) {
+		t.Parallel()
+		ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4; c.TrustedProxies = testPeer })
+		c := ts.client()
+		c.get("/login")
+		// Distinct clients behind the proxy have their own limits.
+		for i := 0; i < 6; i++ {
+			if code := failSignIn(c, fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("203.0.113.%d", i+1)); code != http.StatusUnauthorized {
+				t.Errorf("client %d behind the proxy: %d, want 401", i, code)
+			}
+		}
+		// One client forging the left of the chain is still one client:
+		// the proxy appends the address it saw, and that one counts.
+		var codes []int
+		for i := 0; i < 5; i++ {
+			codes = append(codes, failSignIn(c, fmt.Sprintf("v%d@example.com", i), fmt.Sprintf("198.51.100.%d, 192.0.2.9", i+1)))
+		}
+		if !slices.Equal(codes, []int{401, 401, 401, 401, 429}) {
+			t.Errorf("one client with forged hops: %v, want 4×401 then 429", codes)
+		}
+		ips := map[string]int{}
+		for _, e := range ts.auditRows("user.login") {
+			ips[e.IP]++
+		}
+		if ips["203.0.113.1"] != 1 || ips["192.0.2.9"] != 5 || ips["0.0.0.0"] != 0 || ips["198.51.100.1"] != 0 {
+			t.Errorf("audit IPs %v, want the client behind the proxy", ips)
+		}
+	})
+	t.Run("per email across clients", func(t *testing.T) {
+		t.Parallel()
+		ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4; c.TrustedProxies = testPeer })
+		c := ts.client()
+		c.get("/login")
+		var codes []int
+		for i := 0; i < 3; i++ {
+			codes = append(codes, failSignIn(c, "admin@example.com", fmt.Sprintf("203.0.113.%d", i+1)))
+		}
+		if !slices.Equal(codes, []int{401, 401, 429}) {
+			t.Errorf("one email from many clients: %v, want 401 401 429", codes)
+		}
+	})
+}
+
+// TestAnonymousRefusalsAreAggregatedPerIP is defect 3 of issue 8: past a
+// few full rows a minute, one client's refusals are counted into a single
+// row, and every refusal is accounted for.
+func TestAnonymousRefusalsAreAggregatedPerIP(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(c *Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")} })
+	const n = 300
+	for i := 0; i < n; i++ {
+		ts.client().post("/logout", url.Values{}, "X-Forwarded-For", "198.51.100.7")
+	}
+	ts.client().post("/logout", url.Values{}, "X-Forwarded-For", "198.51.100.8")
+	full := len(ts.auditRows("request.csrf"))
+	if full > 2*refusalRowsPerWindow {
+		t.Errorf("%d refusals wrote %d rows", n+1, full)
+	}
+	if err := ts.srv.flushRefusals(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	agg := ts.auditRows(refusalsAction)
+	if len(agg) != 1 {
+		t.Fatalf("%d aggregate rows, want 1", len(agg))
+	}
+	want := fmt.Sprintf("%d refusals from IP 198.51.100.7 in the last minute", n-refusalRowsPerWindow)
+	if agg[0].Message != want || agg[0].IP != "198.51.100.7" || agg[0].Outcome != models.OutcomeDenied {
+		t.Errorf("aggregate %q from %q (%s), want %q", agg[0].Message, agg[0].IP, agg[0].Outcome, want)
+	}
+	if full+n-refusalRowsPerWindow != n+1 {
+		t.Errorf("%d full rows + %d counted ≠ %d refusals", full, n-refusalRowsPerWindow, n+1)
 	}
 }

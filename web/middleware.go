@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -119,6 +120,53 @@ func noStore(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// clientIP works out the request's client address once: the socket peer,
+// unless the peer is a trusted proxy; then X-Forwarded-For is read from the
+// right (the hop the proxy itself appended) and the first address that is
+// not a trusted proxy is the client. Hops further left were written by the
+// client and may be forged, so they count only behind trusted proxies.
+func clientIP(trusted []netip.Prefix) fiber.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(c *fiber.Ctx) error {
+		peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+		handlers.SetClientIP(c, forwardedClient(peer.Unmap(), c.Request().Header.PeekAll(fiber.HeaderXForwardedFor), isTrusted).String())
+		return c.Next()
+	}
+}
+
+// forwardedClient returns the client behind peer given the X-Forwarded-For
+// header lines xff (a list of hops, nearest last).
+func forwardedClient(peer netip.Addr, xff [][]byte, trusted func(netip.Addr) bool) netip.Addr {
+	client := peer
+	if !trusted(peer) {
+		return client
+	}
+	var hops []string
+	for _, line := range xff {
+		hops = append(hops, strings.Split(string(line), ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			// A hop that is not an address cannot be followed further:
+			// the last trusted hop saw the connection from client.
+			return client
+		}
+		client = a.Unmap().WithZone("")
+		if !trusted(client) {
+			return client
+		}
+	}
+	return client
+}
+
 // requestLogger gives the request a logger carrying its id and logs one
 // line when it ends.
 func requestLogger(log *slog.Logger) fiber.Handler {
@@ -140,7 +188,7 @@ func requestLogger(log *slog.Logger) fiber.Handler {
 			level = slog.LevelDebug
 		}
 		l.Log(c.UserContext(), level, "request", "method", c.Method(), "path", c.Path(), "status", status,
-			"duration_ms", time.Since(start).Milliseconds(), "ip", c.IP())
+			"duration_ms", time.Since(start).Milliseconds(), "ip", handlers.ClientIP(c))
 		return err
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/gofiber/fiber/v2/middleware/session"
@@ -76,7 +75,9 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 		CookieSecure:   cfg.SecureCookies,
 		CookieSameSite: "Lax",
 	})
-	s.base = &handlers.Base{Audit: db, Log: log, Catalog: cat, Demo: cfg.Demo}
+	s.base = &handlers.Base{Audit: db, Log: log, Catalog: cat, Demo: cfg.Demo, Refusals: &handlers.Refusals{
+		PerWindow: refusalRowsPerWindow, PerWindowUser: refusalRowsPerWindowUser, Window: time.Minute, MaxClients: 10000,
+	}}
 	reg := registry.New(cfg.AllowPrivateEndpoints)
 	clients := &handlers.Clients{Accounts: db, Registry: reg}
 	s.h.health = handlers.NewHealth(db, Version)
@@ -96,31 +97,33 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 		// hands out (Params, Query, FormValue, headers, cookies) is a copy.
 		// Without it they point into fasthttp's reused buffers and change
 		// under later requests once kept, for example as cache keys.
-		Immutable:               true,
-		ErrorHandler:            s.base.HandleError,
-		DisableStartupMessage:   true,
-		BodyLimit:               1 << 20,
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            90 * time.Second,
-		IdleTimeout:             120 * time.Second,
-		EnableTrustedProxyCheck: cfg.TrustProxy,
-		ProxyHeader:             proxyHeader(cfg.TrustProxy),
+		Immutable:             true,
+		ErrorHandler:          s.base.HandleError,
+		DisableStartupMessage: true,
+		BodyLimit:             1 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          90 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		// Fiber's own proxy handling stays off: c.IP() is the socket peer,
+		// and the client address is worked out once, in clientIP.
 	})
 	s.mount(cat)
 	return s, nil
 }
 
-func proxyHeader(trust bool) string {
-	if trust {
-		return fiber.HeaderXForwardedFor
-	}
-	return ""
-}
+// How many denied attempts a client writes in full per minute before the
+// rest are counted into one row: an anonymous IP, and a signed-in user.
+const (
+	refusalRowsPerWindow     = 10
+	refusalRowsPerWindowUser = 60
+	refusalsAction           = handlers.RefusalsAction
+)
 
 // mount installs the middleware and the route table.
 func (s *Server) mount(cat *i18n.Catalog) {
 	app := s.app
 	app.Use(recover.New())
+	app.Use(clientIP(s.cfg.TrustedProxies))
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
 	app.Use(requestLogger(s.log))
 	app.Use(securityHeaders(s.cfg.SecureCookies))
@@ -141,8 +144,9 @@ func (s *Server) mount(cat *i18n.Catalog) {
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }
 
-// newLoginLimits limits sign-in failures per IP and per email; the counts
-// live in the database so every instance shares them.
+// newLoginLimits limits sign-in failures per IP and per email (half as many
+// per email); the counts live in the database so every instance shares
+// them. Only failures count.
 func (s *Server) newLoginLimits() []fiber.Handler {
 	store := s.db.Store("limit:")
 	reached := func(c *fiber.Ctx) error {
@@ -151,18 +155,23 @@ func (s *Server) newLoginLimits() []fiber.Handler {
 			Outcome: models.OutcomeDenied, Message: "rate limited"})
 		return fiber.NewError(http.StatusTooManyRequests)
 	}
-	perIP := limiter.New(limiter.Config{
-		Max: s.cfg.LoginPerMinute, Expiration: time.Minute, Storage: store, SkipSuccessfulRequests: true,
-		KeyGenerator: func(c *fiber.Ctx) string { return "ip:" + c.IP() }, LimitReached: reached,
-	})
-	perEmail := limiter.New(limiter.Config{
-		Max: s.cfg.LoginPerMinute / 2, Expiration: time.Minute, Storage: store, SkipSuccessfulRequests: true,
-		KeyGenerator: func(c *fiber.Ctx) string {
+	perIP := &handlers.FailureLimit{
+		Store: store, Max: s.cfg.LoginPerMinute, Window: time.Minute, Reached: reached,
+		Key: func(c *fiber.Ctx) string { return "ip:" + handlers.ClientIP(c) },
+	}
+	perEmail := &handlers.FailureLimit{
+		Store: store, Max: s.cfg.LoginPerMinute / 2, Window: time.Minute, Reached: reached,
+		Key: func(c *fiber.Ctx) string {
 			return "email:" + strings.ToLower(strings.TrimSpace(c.FormValue("email")))
 		},
-		LimitReached: reached,
-	})
-	return []fiber.Handler{perIP, perEmail}
+	}
+	return []fiber.Handler{perIP.Handler(), perEmail.Handler()}
+}
+
+// flushRefusals writes the rows counting refusals whose minute is over (all
+// of them with all, at shutdown).
+func (s *Server) flushRefusals(ctx context.Context, all bool) error {
+	return s.base.FlushRefusals(ctx, all)
 }
 
 // App returns the Fiber app, for tests (app.Test) and serving.
@@ -195,20 +204,31 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.app.ShutdownWithTimeout(10 * time.Second); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Counted refusals are written before the process goes.
+	if err := s.flushRefusals(context.WithoutCancel(ctx), true); err != nil {
+		s.log.Warn("write counted refusals", "err", err)
+	}
 	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return nil
 }
 
-// sweep deletes expired sessions and counters every few minutes.
+// sweep writes counted refusals every minute and deletes expired sessions
+// and counters every few minutes.
 func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
+	minute := time.NewTicker(time.Minute)
+	defer minute.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-minute.C:
+			if err := s.flushRefusals(ctx, false); err != nil {
+				s.log.Warn("write counted refusals", "err", err)
+			}
 		case <-t.C:
 			if n, err := s.db.SweepExpired(ctx); err != nil {
 				s.log.Warn("sweep expired sessions", "err", err)
