@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -468,5 +471,188 @@ func TestAnonymousRefusalsAreAggregatedPerIP(t *testing.T) {
 	}
 	if full+n-refusalRowsPerWindow != n+1 {
 		t.Errorf("%d full rows + %d counted ≠ %d refusals", full, n-refusalRowsPerWindow, n+1)
+	}
+}
+
+// refusedCSRF returns how many CSRF refusals the audit log accounts for:
+// the rows written in full plus those counted into summary rows.
+func (ts *testServer) refusedCSRF() int {
+	ts.t.Helper()
+	if err := ts.srv.flushRefusals(context.Background(), true); err != nil {
+		ts.t.Fatal(err)
+	}
+	n := len(ts.auditRows("request.csrf"))
+	for _, e := range ts.auditRows(refusalsAction) {
+		var after struct {
+			Actions map[string]int `json:"actions"`
+		}
+		if err := json.Unmarshal([]byte(e.After), &after); err != nil {
+			ts.t.Fatalf("summary row %q: %v", e.After, err)
+		}
+		n += after.Actions["request.csrf"]
+	}
+	return n
+}
+
+// TestEveryChangeRefusesEveryBadToken walks the route table: every change,
+// by an anonymous visitor, a manager and an admin, with no token, a wrong
+// one, another session's and its own token in the query string, is
+// refused with 403, changes nothing and is accounted for in the audit log.
+func TestEveryChangeRefusesEveryBadToken(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	admin := ts.addUser("admin@example.com", models.RoleAdmin)
+	ts.addUser("manager@example.com", models.RoleManager)
+	anon := ts.client()
+	anon.get("/login")
+	mgr := ts.client()
+	mgr.login("manager@example.com")
+	adm := ts.client()
+	adm.login("admin@example.com")
+	other := ts.client()
+	other.login("admin@example.com")
+	roles := []struct {
+		name string
+		c    *client
+	}{{"anonymous", anon}, {"manager", mgr}, {"admin", adm}}
+	usersBefore, _ := ts.db.CountUsers(context.Background())
+	refusedBefore := ts.refusedCSRF()
+	refused := 0
+	for _, r := range ts.srv.Routes {
+		if !r.Changes() {
+			continue
+		}
+		for _, role := range roles {
+			own := role.c.csrf
+			variants := []struct {
+				name, query, token string
+			}{
+				{"no token", "", ""},
+				{"wrong token", "", "forged-" + own},
+				{"another session's token", "", other.csrf},
+				{"token in the query", "?_csrf=" + url.QueryEscape(own), ""},
+			}
+			for _, v := range variants {
+				form := url.Values{"email": {"new@example.com"}, "role": {"admin"}, "password": {"password-456"},
+					"name": {"Forged"}, "kind": {"sendbird"}, "setting.application_id": {"x"}, "secret.api_token": {"y"},
+					"lang": {"zh-Hans"}, "timezone": {"Asia/Tokyo"}}
+				if v.token != "" {
+					form.Set("_csrf", v.token)
+				}
+				resp, _ := role.c.do(r.Method, fillPath(r.Path)+v.query, form)
+				if resp.StatusCode != http.StatusForbidden {
+					t.Errorf("%s %s as %s with %s: %d, want 403", r.Method, r.Path, role.name, v.name, resp.StatusCode)
+				}
+				refused++
+			}
+		}
+	}
+	if got := ts.refusedCSRF() - refusedBefore; got != refused {
+		t.Errorf("audit accounts for %d CSRF refusals, want %d", got, refused)
+	}
+	usersAfter, _ := ts.db.CountUsers(context.Background())
+	accounts, _ := ts.db.ListAccounts(context.Background())
+	u, _ := ts.db.UserByID(context.Background(), admin.ID)
+	if usersAfter != usersBefore || len(accounts) != 0 || u.Name != "" || u.Lang != "" || u.SessionEpoch != admin.SessionEpoch {
+		t.Errorf("refused requests changed data: users %d → %d, %d accounts, admin %+v", usersBefore, usersAfter, len(accounts), u)
+	}
+	// No refused sign-out ended a session; the right token still works.
+	for _, role := range roles[1:] {
+		if resp, _ := role.c.get("/preferences"); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s signed out by refused requests: %d", role.name, resp.StatusCode)
+		}
+		if resp, _ := role.c.post("/preferences", url.Values{"lang": {"en"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("%s with its own token in the form: %d", role.name, resp.StatusCode)
+		}
+	}
+}
+
+// TestEveryPageAnswersEachRole walks the route table's reads: anonymous
+// visitors are sent to sign in (public pages aside), managers are refused
+// the admin pages, and no token in the query string changes any of it.
+func TestEveryPageAnswersEachRole(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.addUser("admin@example.com", models.RoleAdmin)
+	ts.addUser("manager@example.com", models.RoleManager)
+	anon, mgr, adm := ts.client(), ts.client(), ts.client()
+	mgr.login("manager@example.com")
+	adm.login("admin@example.com")
+	for _, r := range ts.srv.Routes {
+		if r.Changes() {
+			continue
+		}
+		for _, q := range []string{"", "?_csrf=" + url.QueryEscape(adm.csrf)} {
+			path := fillPath(r.Path) + q
+			if r.Path == "/setup" {
+				continue // its answer depends on the link's token, checked on its own
+			}
+			resp, _ := anon.get(path)
+			switch {
+			case r.Access == Public && resp.StatusCode >= 400:
+				t.Errorf("anonymous GET %s: %d", path, resp.StatusCode)
+			case r.Access != Public && (resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=")):
+				t.Errorf("anonymous GET %s: %d %q, want a redirect to sign in", path, resp.StatusCode, resp.Header.Get("Location"))
+			}
+			resp, _ = mgr.get(path)
+			if got, want := resp.StatusCode == http.StatusForbidden, r.Access == Admin; got != want || resp.StatusCode == http.StatusUnauthorized {
+				t.Errorf("manager GET %s: %d", path, resp.StatusCode)
+			}
+			if resp, _ := adm.get(path); resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
+				t.Errorf("admin GET %s: %d", path, resp.StatusCode)
+			}
+		}
+	}
+}
+
+// dbBytes is the size of the database files: the SQLite file and its WAL.
+func dbBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	for _, f := range []string{models.SQLiteFile, models.SQLiteFile + "-wal"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// TestAnonymousTrafficBarelyGrowsTheDatabase is the attack suite's bound on
+// write amplification: 5,000 anonymous requests (health checks, 404s and
+// refused changes) grow the database files by less than 1 MB.
+func TestAnonymousTrafficBarelyGrowsTheDatabase(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.addUser("admin@example.com", models.RoleAdmin)
+	base := liveServer(t, ts)
+	c := newLiveClient(t, base)
+	c.do(http.MethodGet, "/healthz", nil) // the first request settles the schema
+	before := dbBytes(t, ts.dir)
+	const n = 5000
+	for i := 0; i < n; i++ {
+		var code int
+		var err error
+		switch i % 4 {
+		case 0:
+			code, _, err = c.do(http.MethodGet, "/healthz", nil)
+		case 1:
+			code, _, err = c.do(http.MethodGet, fmt.Sprintf("/no-such-page-%d", i), nil)
+		case 2:
+			code, _, err = c.do(http.MethodPost, "/logout", url.Values{})
+		case 3:
+			code, _, err = c.do(http.MethodPost, "/login", url.Values{"email": {"admin@example.com"}, "password": {"guess"}})
+		}
+		if err != nil || code >= 500 {
+			t.Fatalf("request %d: %d %v", i, code, err)
+		}
+	}
+	if err := ts.srv.flushRefusals(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if grown := dbBytes(t, ts.dir) - before; grown >= 1<<20 {
+		t.Errorf("%d anonymous requests grew the database files by %d bytes", n, grown)
+	}
+	if rows := ts.storeRows(); rows != 0 {
+		t.Errorf("anonymous requests left %d sessions or counters", rows)
 	}
 }
