@@ -159,11 +159,13 @@ type Event struct {
 // must then not report success.
 func (b *Base) Record(c *fiber.Ctx, ev Event) error {
 	if ev.Outcome == models.OutcomeDenied && b.Refusals != nil {
+		full := b.Refusals.admit(c, ev.Action, time.Now())
+		// A client back after its window retires it: its count is due now.
 		ctx := context.WithoutCancel(c.UserContext())
 		if err := b.writeRefusals(ctx, b.Refusals.take(time.Now(), false, false)); err != nil {
 			b.Logger(c).Error("audit append failed", "action", RefusalsAction, "err", err)
 		}
-		if !b.Refusals.admit(c, ev.Action, time.Now()) {
+		if !full {
 			return nil
 		}
 	}

@@ -174,7 +174,9 @@ type refusalWindow struct {
 	held    map[string]int // action → refusals counted, not written
 	total   int
 	ip      string // the client's address, or "" for the overflow bucket
-	actor   *models.User
+	// actor is a copy of the signed-in user's identity, if any: the
+	// request's user value is not kept past the request.
+	actor *models.User
 }
 
 const overflowClient = "other"
@@ -205,7 +207,10 @@ func (r *Refusals) admit(c *fiber.Ctx, action string, now time.Time) bool {
 				r.clients[key] = w
 			}
 		} else {
-			w = &refusalWindow{start: now, held: map[string]int{}, ip: ip, actor: u}
+			w = &refusalWindow{start: now, held: map[string]int{}, ip: ip}
+			if u != nil {
+				w.actor = &models.User{ID: u.ID, Email: u.Email, Role: u.Role}
+			}
 			r.clients[key] = w
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ticketnotes/ticketnotes/models"
 )
@@ -655,4 +656,68 @@ func TestAnonymousTrafficBarelyGrowsTheDatabase(t *testing.T) {
 	if rows := ts.storeRows(); rows != 0 {
 		t.Errorf("anonymous requests left %d sessions or counters", rows)
 	}
+}
+
+// TestRefusalWindowsRollOver: a client back after its window gets a fresh
+// share of full rows, and the count of the window before is written then.
+func TestRefusalWindowsRollOver(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.srv.base.Refusals.Window = 200 * time.Millisecond
+	for i := 0; i < refusalRowsPerWindow+5; i++ {
+		ts.client().post("/logout", url.Values{})
+	}
+	if n := len(ts.auditRows(refusalsAction)); n != 0 {
+		t.Fatalf("%d summary rows before the window is over", n)
+	}
+	time.Sleep(250 * time.Millisecond)
+	ts.client().post("/logout", url.Values{})
+	agg := ts.auditRows(refusalsAction)
+	if len(agg) != 1 || agg[0].Message != "5 refusals from IP 0.0.0.0 in the last minute" {
+		t.Fatalf("summary rows %+v, want one counting 5", agg)
+	}
+	if got := len(ts.auditRows("request.csrf")); got != refusalRowsPerWindow+1 {
+		t.Errorf("%d full rows, want %d (a fresh share after the window)", got, refusalRowsPerWindow+1)
+	}
+}
+
+func TestForwardedClient(t *testing.T) {
+	t.Parallel()
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tc := range []struct {
+		peer string
+		xff  []string
+		want string
+	}{
+		{"203.0.113.5", []string{"198.51.100.1"}, "203.0.113.5"},                  // untrusted peer: header ignored
+		{"10.0.0.2", nil, "10.0.0.2"},                                             // a proxy without a header
+		{"10.0.0.2", []string{"198.51.100.1"}, "198.51.100.1"},                    // one proxy
+		{"10.0.0.2", []string{"6.6.6.6, 198.51.100.1, 10.1.1.1"}, "198.51.100.1"}, // two proxies, a forged hop
+		{"10.0.0.2", []string{"6.6.6.6", "198.51.100.1"}, "198.51.100.1"},         // header lines in order
+		{"10.0.0.2", []string{"10.3.3.3, 10.1.1.1"}, "10.3.3.3"},                  // proxies all the way
+		{"10.0.0.2", []string{"198.51.100.1, junk"}, "10.0.0.2"},                  // a bad hop stops the walk
+		{"fd00::1", []string{"2001:db8::7"}, "2001:db8::7"},
+		{"10.0.0.2", []string{"::ffff:198.51.100.9"}, "198.51.100.9"},
+	} {
+		got := forwardedClient(netip.MustParseAddr(tc.peer), toLines(tc.xff), isTrusted)
+		if got.String() != tc.want {
+			t.Errorf("peer %s X-Forwarded-For %q: %s, want %s", tc.peer, tc.xff, got, tc.want)
+		}
+	}
+}
+
+func toLines(ss []string) [][]byte {
+	var out [][]byte
+	for _, s := range ss {
+		out = append(out, []byte(s))
+	}
+	return out
 }
