@@ -73,10 +73,6 @@ func (b *Base) Logger(c *fiber.Ctx) *slog.Logger {
 	return b.Log
 }
 
-// CSRFLocalKey is the Locals key under which the CSRF middleware leaves the
-// token; web passes it to the middleware config.
-const CSRFLocalKey = localCSRF
-
 // RequestID returns the request's id.
 func RequestID(c *fiber.Ctx) string {
 	s, _ := c.Locals(localRequestID).(string)

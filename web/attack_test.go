@@ -19,8 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ticketnotes/ticketnotes/handlers"
 	"github.com/ticketnotes/ticketnotes/models"
 )
+
+// refusalsAction is the audit action of a row counting refusals.
+const refusalsAction = handlers.RefusalsAction
 
 // liveServer serves ts on a real loopback listener: fasthttp reuses its
 // request buffers only across real connections, which app.Test does not do.

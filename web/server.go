@@ -116,7 +116,6 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 const (
 	refusalRowsPerWindow     = 10
 	refusalRowsPerWindowUser = 60
-	refusalsAction           = handlers.RefusalsAction
 )
 
 // mount installs the middleware and the route table.
