@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -129,7 +130,7 @@ func TestConcurrentPagesNeverShowAnotherTicketsNotes(t *testing.T) {
 	}
 	const workers, rounds = 10, 60
 	var wg sync.WaitGroup
-	errs := make(chan string, workers*rounds*2)
+	errs := make(chan string, workers*rounds*4)
 	for w := 0; w < workers; w++ {
 		c := newLiveClient(t, base)
 		c.signIn(demoAdmin, ds.demo.Password)
@@ -177,6 +178,29 @@ func TestConcurrentPagesNeverShowAnotherTicketsNotes(t *testing.T) {
 		}(w)
 	}
 	wg.Wait()
+	// The conversation exports, the same way: every row's ticket_id column.
+	for w := 0; w < workers; w++ {
+		c := newLiveClient(t, base)
+		c.signIn(demoAdmin, ds.demo.Password)
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				tk := tickets[(w+r)%len(tickets)]
+				path := "/tickets/" + tk.account + "/" + tk.id + "/export.csv"
+				// A filtered list first, as a browser does before exporting.
+				if _, _, err := c.do(http.MethodGet, "/notes?account="+tk.account+"&ticket="+url.QueryEscape(tk.id), nil); err != nil {
+					errs <- err.Error()
+				}
+				if code, body, err := c.do(http.MethodGet, path, nil); err != nil || code != http.StatusOK {
+					errs <- fmt.Sprintf("%s: %d %v", path, code, err)
+				} else if bad := csvTicketsOtherThan(body, tk.id); bad != "" {
+					errs <- fmt.Sprintf("%s lists a note of ticket %s", path, bad)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
 	close(errs)
 	n := 0
 	for e := range errs {
@@ -187,6 +211,25 @@ func TestConcurrentPagesNeverShowAnotherTicketsNotes(t *testing.T) {
 	if n > 10 {
 		t.Errorf("… %d failures in all", n)
 	}
+}
+
+// csvTicketsOtherThan returns a ticket_id of the CSV export that is not
+// want, or "" when every row is want's (or the CSV cannot be read: "?").
+func csvTicketsOtherThan(body, want string) string {
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+	if err != nil || len(rows) < 2 {
+		return "?"
+	}
+	col := slices.Index(rows[0], "ticket_id")
+	if col < 0 {
+		return "?"
+	}
+	for _, r := range rows[1:] {
+		if r[col] != want {
+			return r[col]
+		}
+	}
+	return ""
 }
 
 var editLinkRE = regexp.MustCompile(`data-testid="note-edit" href="([^"?]*)`)
