@@ -391,6 +391,31 @@ func TestConfigFromFlagsAndEnv(t *testing.T) {
 	}
 }
 
+func TestTrustedProxiesFromFlagsAndEnv(t *testing.T) {
+	t.Parallel()
+	cfg, err := serveConfig(nil, env("TICKETNOTES_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7,2001:db8::/32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cfg.TrustedProxies); got != "[10.0.0.0/8 192.0.2.7/32 2001:db8::/32]" {
+		t.Errorf("trusted proxies %s", got)
+	}
+	// --trust-proxy is kept as an alias for a proxy on this machine.
+	cfg, err = serveConfig([]string{"--trust-proxy", "--trusted-proxies", "10.1.2.0/24"}, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cfg.TrustedProxies); got != "[127.0.0.0/8 ::1/128 10.1.2.0/24]" {
+		t.Errorf("--trust-proxy: trusted proxies %s", got)
+	}
+	if cfg, _ := serveConfig(nil, env()); len(cfg.TrustedProxies) != 0 {
+		t.Errorf("default trusts %v", cfg.TrustedProxies)
+	}
+	if _, err := serveConfig([]string{"--trusted-proxies", "proxy.internal"}, env()); exitCode(err) != 2 {
+		t.Errorf("a host name as a proxy: %v", err)
+	}
+}
+
 // TestHelp checks that every command's --help prints its usage and flags
 // on stdout and succeeds.
 func TestHelp(t *testing.T) {

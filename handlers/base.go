@@ -42,6 +42,8 @@ type Base struct {
 	Log     *slog.Logger
 	Catalog *i18n.Catalog
 	Demo    bool
+	// Refusals, when set, bounds the denied attempts each client writes.
+	Refusals *Refusals
 }
 
 // SetViewer stores the signed-in user for the request.
@@ -69,10 +71,6 @@ func (b *Base) Logger(c *fiber.Ctx) *slog.Logger {
 	}
 	return b.Log
 }
-
-// CSRFLocalKey is the Locals key under which the CSRF middleware leaves the
-// token; web passes it to the middleware config.
-const CSRFLocalKey = localCSRF
 
 // RequestID returns the request's id.
 func RequestID(c *fiber.Ctx) string {
@@ -153,9 +151,22 @@ type Event struct {
 }
 
 // Record appends ev to the audit log with the request's actor, IP, user
-// agent and request id. It returns an error when the log cannot be written;
-// callers making a change must then not report success.
+// agent and request id. A denied attempt past its client's share of full
+// rows is counted into a later summary row instead (see Refusals). It
+// returns an error when the log cannot be written; callers making a change
+// must then not report success.
 func (b *Base) Record(c *fiber.Ctx, ev Event) error {
+	if ev.Outcome == models.OutcomeDenied && b.Refusals != nil {
+		full := b.Refusals.admit(c, ev.Action, time.Now())
+		// A client back after its window retires it: its count is due now.
+		ctx := context.WithoutCancel(c.UserContext())
+		if err := b.writeRefusals(ctx, b.Refusals.take(time.Now(), false, false)); err != nil {
+			b.Logger(c).Error("audit append failed", "action", RefusalsAction, "err", err)
+		}
+		if !full {
+			return nil
+		}
+	}
 	_, err := b.record(c, ev)
 	return err
 }
@@ -180,7 +191,7 @@ func (b *Base) record(c *fiber.Ctx, ev Event) (*models.AuditEvent, error) {
 		Action: ev.Action, Target: ev.Target, AccountID: ev.AccountID,
 		Before: jsonText(ev.Before), After: jsonText(ev.After),
 		Outcome: ev.Outcome, Message: ev.Message, VendorRequestID: ev.VendorReq,
-		IP: c.IP(), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512), RequestID: RequestID(c),
+		IP: ClientIP(c), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512), RequestID: RequestID(c),
 		ActorEmail: ev.ActorEmail, ActorID: ev.ActorID, ActorRole: ev.ActorRole,
 	}
 	if ev.AttemptID != 0 {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/session"
 
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/views"
@@ -24,11 +25,15 @@ type UserAdmin interface {
 // Users serves the user management screens (admin only).
 type Users struct {
 	*Base
-	users UserAdmin
+	users    UserAdmin
+	sessions *session.Store
 }
 
-// NewUsers returns the user handlers.
-func NewUsers(b *Base, users UserAdmin) *Users { return &Users{Base: b, users: users} }
+// NewUsers returns the user handlers; sessions is the session store, which a
+// password reset of the viewer's own account updates.
+func NewUsers(b *Base, users UserAdmin, sessions *session.Store) *Users {
+	return &Users{Base: b, users: users, sessions: sessions}
+}
 
 func userTarget(id uint) string { return "user:" + strconv.FormatUint(uint64(id), 10) }
 
@@ -144,7 +149,9 @@ func (h *Users) Update(c *fiber.Ctx) error {
 	return Redirect(c, "/users?saved=1")
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password, which ends every session of that
+// user but the viewer's own (an admin resetting their own password stays
+// signed in here, with a new CSRF token).
 func (h *Users) SetPassword(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
@@ -170,5 +177,27 @@ func (h *Users) SetPassword(c *fiber.Ctx) error {
 	if err := h.Record(c, Event{Action: "user.password", Target: userTarget(id)}); err != nil {
 		return err
 	}
+	if v := Viewer(c); v != nil && v.ID == id {
+		if err := h.keepSession(c, id); err != nil {
+			return err
+		}
+	}
 	return Redirect(c, "/users?saved=1")
+}
+
+// keepSession moves the viewer's session to user id's new session epoch.
+func (h *Users) keepSession(c *fiber.Ctx, id uint) error {
+	u, err := h.users.UserByID(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	sess, err := h.sessions.Get(c)
+	if err != nil {
+		return err
+	}
+	// A new id too: the old one was in use while the old password was.
+	if err := sess.Regenerate(); err != nil {
+		return err
+	}
+	return signIn(c, sess, u)
 }
