@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -29,6 +31,47 @@ func openDB(ctx context.Context, url, dataDir string, stderr io.Writer) (*models
 	}
 	return models.Open(ctx, models.Options{URL: url, DataDir: dataDir})
 }
+
+// keyAudit keys db's audit log with the secret key the server uses:
+// TICKETNOTES_SECRET_KEY, else the file TICKETNOTES_SECRET_KEY_FILE, else
+// <data-dir>/secret.key. A writer (write=true) may generate that file the
+// way the server does on first start, and upgrades a log from before the
+// keyed chain as the server does; a check never makes a key, since a new
+// key could only say the log does not match. It returns an error naming
+// where the key was looked for when there is none.
+func keyAudit(ctx context.Context, db *models.DB, getenv func(string) string, dataDir string, write bool) error {
+	value, file := getenv("TICKETNOTES_SECRET_KEY"), getenv("TICKETNOTES_SECRET_KEY_FILE")
+	if value == "" && file == "" && !write {
+		path := filepath.Join(dataDir, models.KeyFile)
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return &noKeyError{path: path, err: err}
+		}
+	}
+	key, err := models.LoadKey(value, file, dataDir)
+	if err != nil {
+		return err
+	}
+	if err := db.SetAuditKey(key); err != nil {
+		return err
+	}
+	if write {
+		if _, err := db.UpgradeAudit(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noKeyError says no secret key was found for a check.
+type noKeyError struct {
+	path string
+	err  error
+}
+
+func (e *noKeyError) Error() string {
+	return fmt.Sprintf("no secret key: %s does not exist; set TICKETNOTES_SECRET_KEY or TICKETNOTES_SECRET_KEY_FILE to the key the server uses", e.path)
+}
+func (e *noKeyError) Unwrap() error { return e.err }
 
 // prepareDataDir makes sure dir exists and can be written to, creating it
 // when missing and saying so in one line on stderr, so a misspelt
@@ -177,6 +220,12 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer db.Close()
+	if sub != "list" {
+		// Changes are audited, under the server's key.
+		if err := keyAudit(ctx, db, getenv, d.dataDir, true); err != nil {
+			return err
+		}
+	}
 	switch sub {
 	case "list":
 		us, err := db.ListUsers(ctx)
@@ -247,7 +296,8 @@ func cliMessage(err error) string {
 }
 
 // auditCmd runs "audit verify": exit status 1 and the first bad row when
-// the chain is broken.
+// the chain is broken or keyed under another key; attempts with no outcome
+// are listed but are not a failure.
 func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && isHelp(args[0]) {
 		return &helpErr{usage: groupUsage("audit")}
@@ -266,14 +316,48 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer db.Close()
+	var noKey *noKeyError
+	if err := keyAudit(ctx, db, getenv, d.dataDir, false); errors.As(err, &noKey) {
+		// Without the key an empty log still checks (nothing is keyed), and
+		// an unkeyed head is reported as such; a throwaway key can only
+		// fail to match a keyed log, which is then the missing key's fault.
+		throwaway := make([]byte, 32)
+		_, _ = rand.Read(throwaway)
+		if err := db.SetAuditKey(throwaway); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
 	res, err := db.VerifyAudit(ctx)
 	if err != nil {
 		return err
 	}
+	if res.WrongKey && noKey != nil {
+		return noKey
+	}
+	if res.WrongKey {
+		return &cliError{msg: "audit verify: " + res.Reason, err: models.ErrAuditKey}
+	}
 	if !res.OK {
 		return fmt.Errorf("audit log broken at row %d: %s", res.BadID, res.Reason)
 	}
-	fmt.Fprintf(stdout, "audit log intact: %d rows\n", res.Rows)
+	fmt.Fprintf(stdout, "audit log intact: %d rows", res.Rows)
+	if res.Unkeyed > 0 {
+		fmt.Fprintf(stdout, " (the first %d written before the audit key)", res.Unkeyed)
+	}
+	fmt.Fprintln(stdout)
+	if n := len(res.Unknown); n > 0 {
+		ids := make([]string, n)
+		for i, id := range res.Unknown {
+			ids[i] = strconv.FormatUint(id, 10)
+		}
+		noun, rows := "attempts", "rows"
+		if n == 1 {
+			noun, rows = "attempt", "row"
+		}
+		fmt.Fprintf(stdout, "%d %s with no recorded outcome (outcome unknown): %s %s\n", n, noun, rows, strings.Join(ids, ", "))
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -126,6 +127,9 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 		db       dbFlags
 		logLevel string
 		secure   string
+		proxies  string
+		// trustLoopback is the older --trust-proxy, kept as an alias.
+		trustLoopback bool
 	)
 	db.register(fs)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -134,7 +138,8 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 	fs.BoolVar(&cfg.AllowPrivateEndpoints, "allow-private-endpoints", false, "let account endpoint overrides point at loopback or private addresses")
 	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", 60*time.Second, "how long fetched notes are kept per account and query")
 	fs.StringVar(&secure, "secure-cookies", "auto", "mark cookies Secure: auto (unless listening on loopback), true or false")
-	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a proxy you run)")
+	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of your reverse proxies; X-Forwarded-For counts only from them")
+	fs.BoolVar(&trustLoopback, "trust-proxy", false, "same as adding 127.0.0.0/8,::1 to --trusted-proxies (a proxy on this machine)")
 	// Secrets come only from the environment, never from argv (visible in ps).
 	cfg.SecretKey = getenv("TICKETNOTES_SECRET_KEY")
 	cfg.SecretKeyFile = getenv("TICKETNOTES_SECRET_KEY_FILE")
@@ -152,6 +157,11 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		return cfg, usageError(flagUsage(fs), "--addr %q: %v", cfg.Addr, err)
 	}
+	trusted, err := parseProxies(proxies, trustLoopback)
+	if err != nil {
+		return cfg, usageError(flagUsage(fs), "--trusted-proxies: %v", err)
+	}
+	cfg.TrustedProxies = trusted
 	switch secure {
 	case "auto":
 		cfg.SecureCookies = !isLoopback(cfg.Addr)
@@ -162,11 +172,34 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 		}
 		cfg.SecureCookies = b
 	}
-	if cfg.Demo {
-		// The simulators listen on loopback.
-		cfg.AllowPrivateEndpoints = true
-	}
 	return cfg, nil
+}
+
+// parseProxies parses a comma-separated list of CIDRs or single addresses;
+// loopback adds 127.0.0.0/8 and ::1. It returns an error naming the first
+// entry that is neither.
+func parseProxies(list string, loopback bool) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	if loopback {
+		out = append(out, netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
+	}
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR or an address", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // isLoopback reports whether addr listens only on the loopback interface.

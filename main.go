@@ -78,7 +78,7 @@ var commands = []struct{ name, synopsis, about string }{
 	{"user add", "ticketnotes user add --email E --role admin|manager [--name N]", "Create a user; the password is asked, or read from stdin"},
 	{"user list", "ticketnotes user list", "List the users"},
 	{"user passwd", "ticketnotes user passwd --email E", "Set a user's password, read as for user add"},
-	{"audit verify", "ticketnotes audit verify", "Check the audit log; exit status 1 at the first altered row"},
+	{"audit verify", "ticketnotes audit verify", "Check the audit log under the server's secret key (TICKETNOTES_SECRET_KEY, TICKETNOTES_SECRET_KEY_FILE or the data dir's secret.key); exit status 1 at the first altered row or for another key"},
 	{"backup", "ticketnotes backup --out FILE", "Write an online copy of the SQLite database"},
 }
 

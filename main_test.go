@@ -239,10 +239,7 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			ctx := context.Background()
-			db, err := models.Open(ctx, models.Options{DataDir: dir})
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := keyedDB(t, dir)
 			for _, a := range []string{"user.login", "account.create", "note.update"} {
 				if err := db.AppendAudit(ctx, &models.AuditEvent{Action: a, ActorEmail: "a@example.com", Outcome: models.OutcomeOK}); err != nil {
 					t.Fatal(err)
@@ -274,6 +271,102 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 	}
 }
 
+// keyedDB opens the database in dir with the audit key the server would
+// use there (dir/secret.key, generated when missing).
+func keyedDB(t *testing.T, dir string) *models.DB {
+	t.Helper()
+	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := models.LoadKey("", "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetAuditKey(key); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// TestAuditVerifyUsesTheServersKey runs the server with a key from the
+// environment and the CLI beside it: the CLI's writes and checks use the
+// same key, another key is named as the problem, and an attempt with no
+// outcome is listed without failing the check.
+func TestAuditVerifyUsesTheServersKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	e := env("TICKETNOTES_DATA_DIR", dir, "TICKETNOTES_SECRET_KEY", key)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, e, strings.NewReader(""), &stdout, &stderr)
+	}()
+	waitForURL(t, &stdout, done)
+
+	if err := run(ctx, []string{"user", "add", "--email", "ops@example.com", "--role", "admin"}, e,
+		strings.NewReader("first-password-1\n"), io.Discard, io.Discard); err != nil {
+		t.Fatalf("user add while serving: %v", err)
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"audit", "verify"}, e, nil, &out, io.Discard); err != nil {
+		t.Fatalf("verify while serving: %v", err)
+	}
+	if !strings.Contains(out.String(), "audit log intact: 1 rows") {
+		t.Errorf("verify said %q", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, models.KeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a key file was written beside a key from the environment: %v", err)
+	}
+
+	other := env("TICKETNOTES_DATA_DIR", dir, "TICKETNOTES_SECRET_KEY", strings.Repeat("ab", 32))
+	err := run(ctx, []string{"audit", "verify"}, other, nil, io.Discard, io.Discard)
+	want := "the audit key does not match: is TICKETNOTES_SECRET_KEY the one the server uses?"
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), want) {
+		t.Errorf("verify under another key: %v, want exit 1 and %q", err, want)
+	}
+	if err := run(ctx, []string{"user", "add", "--email", "x@example.com", "--role", "admin"}, other,
+		strings.NewReader("first-password-1\n"), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("user add under another key: %v, want %q", err, want)
+	}
+	// No key at all: verify says where it looked instead of making one.
+	err = run(ctx, []string{"audit", "verify"}, env("TICKETNOTES_DATA_DIR", dir), nil, io.Discard, io.Discard)
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "TICKETNOTES_SECRET_KEY") {
+		t.Errorf("verify with no key: %v, want exit 1 naming TICKETNOTES_SECRET_KEY", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, models.KeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("verify wrote a key file: %v", err)
+	}
+	cancel()
+	<-done
+
+	// An attempt whose outcome was never written (a crash during the vendor
+	// call) is listed, and is not tampering.
+	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := models.ParseKey(key)
+	if err := db.SetAuditKey(k); err != nil {
+		t.Fatal(err)
+	}
+	a := &models.AuditEvent{Action: "note.delete", ActorEmail: "ops@example.com", Outcome: models.OutcomeAttempt}
+	if err := db.AppendAudit(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out.Reset()
+	if err := run(context.Background(), []string{"audit", "verify"}, e, nil, &out, io.Discard); err != nil {
+		t.Fatalf("verify with an open attempt: %v", err)
+	}
+	if want := fmt.Sprintf("1 attempt with no recorded outcome (outcome unknown): row %d", a.ID); !strings.Contains(out.String(), want) {
+		t.Errorf("verify said %q, want %q", out.String(), want)
+	}
+}
+
 func TestConfigFromFlagsAndEnv(t *testing.T) {
 	t.Parallel()
 	cfg, err := serveConfig([]string{"--addr", "0.0.0.0:9000"}, env("TICKETNOTES_DATA_DIR", "/srv/tn", "TICKETNOTES_ADDR", "127.0.0.1:1",
@@ -291,8 +384,35 @@ func TestConfigFromFlagsAndEnv(t *testing.T) {
 		t.Errorf("bad addr: %v", err)
 	}
 	cfg, _ = serveConfig([]string{"--demo"}, env())
-	if cfg.DataDir != "./data-demo" || !cfg.AllowPrivateEndpoints {
+	// --demo's sandbox accounts get loopback one by one (web.StartDemo);
+	// private endpoints stay off for every other account.
+	if cfg.DataDir != "./data-demo" || cfg.AllowPrivateEndpoints {
 		t.Errorf("demo config = %+v", cfg)
+	}
+}
+
+func TestTrustedProxiesFromFlagsAndEnv(t *testing.T) {
+	t.Parallel()
+	cfg, err := serveConfig(nil, env("TICKETNOTES_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7,2001:db8::/32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cfg.TrustedProxies); got != "[10.0.0.0/8 192.0.2.7/32 2001:db8::/32]" {
+		t.Errorf("trusted proxies %s", got)
+	}
+	// --trust-proxy is kept as an alias for a proxy on this machine.
+	cfg, err = serveConfig([]string{"--trust-proxy", "--trusted-proxies", "10.1.2.0/24"}, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cfg.TrustedProxies); got != "[127.0.0.0/8 ::1/128 10.1.2.0/24]" {
+		t.Errorf("--trust-proxy: trusted proxies %s", got)
+	}
+	if cfg, _ := serveConfig(nil, env()); len(cfg.TrustedProxies) != 0 {
+		t.Errorf("default trusts %v", cfg.TrustedProxies)
+	}
+	if _, err := serveConfig([]string{"--trusted-proxies", "proxy.internal"}, env()); exitCode(err) != 2 {
+		t.Errorf("a host name as a proxy: %v", err)
 	}
 }
 
@@ -569,4 +689,37 @@ func TestChildProcess(t *testing.T) {
 		os.Exit(exitCode(err))
 	}
 	os.Exit(0)
+}
+
+// TestBackupCommandWritesAnOwnerOnlyCopy: the backup holds the whole
+// database, secrets' ciphertext and audit log included; it is 0600 and
+// never overwrites a file.
+func TestBackupCommandWritesAnOwnerOnlyCopy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	e := env("TICKETNOTES_DATA_DIR", dir)
+	if err := run(ctx, []string{"user", "add", "--email", "ops@example.com", "--role", "admin"}, e,
+		strings.NewReader("first-password-1\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{models.SQLiteFile, models.SQLiteFile + "-wal", models.SQLiteFile + "-shm"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %#o, want 0600", f, fi.Mode().Perm())
+		}
+	}
+	out := filepath.Join(t.TempDir(), "backup.db")
+	if err := run(ctx, []string{"backup", "--out", out}, e, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %#o, want 0600", fi.Mode().Perm())
+	}
+	if err := run(ctx, []string{"backup", "--out", out}, e, nil, io.Discard, io.Discard); err == nil {
+		t.Error("a second backup to the same file succeeded")
+	}
 }

@@ -59,7 +59,7 @@ func startApp(t *testing.T) *app {
 	}
 	t.Cleanup(func() { db.Close() })
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := web.New(web.Config{DataDir: dir, Demo: true, AllowPrivateEndpoints: true, LoginPerMinute: 1000}, db, logger)
+	srv, err := web.New(web.Config{DataDir: dir, Demo: true, LoginPerMinute: 1000}, db, logger)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -59,6 +61,9 @@ type Accounts struct {
 	*Base
 	clients      *Clients
 	allowPrivate bool
+	// Sandbox lists the demo's own sandbox accounts, which may keep their
+	// simulators' loopback endpoints; nil when not in --demo.
+	Sandbox *providers.Sandbox
 	// OnChange is called after an account changes, so caches can drop it.
 	OnChange func(id uint)
 }
@@ -101,12 +106,16 @@ func (h *Accounts) List(c *fiber.Ctx) error {
 	return Render(c, http.StatusOK, views.AccountsPage(p, as))
 }
 
-// NewForm shows the add form for a kind, or the kind picker.
+// NewForm shows the add form for a kind, or without one the kind picker.
+// An unknown kind has no form: 404.
 func (h *Accounts) NewForm(c *fiber.Ctx) error {
 	kind := providers.Kind(c.Query("kind"))
 	p := h.Page(c, "accounts.add")
-	if !kind.Valid() {
+	if kind == "" {
 		return Render(c, http.StatusOK, views.AccountKindPicker(p))
+	}
+	if !kind.Valid() {
+		return fiber.ErrNotFound
 	}
 	f := views.AccountForm{Kind: kind, Fields: h.clients.Registry.Fields(kind), Settings: map[string]string{}}
 	return Render(c, http.StatusOK, views.AccountEdit(p, f))
@@ -124,8 +133,8 @@ func (h *Accounts) readForm(c *fiber.Ctx, kind providers.Kind, existing *models.
 		Settings: in.Settings, Errors: views.FieldErrors{}, Account: existing}
 	t := h.T(c)
 	if v := strings.TrimSpace(c.FormValue("rate_limit")); v != "" {
-		r, err := strconv.ParseFloat(v, 64)
-		if err != nil || r < 0 || r > 1000 {
+		r, ok := parseRate(v)
+		if !ok {
 			f.Errors["rate_limit"] = t.T("err.rate_limit_range")
 		}
 		in.RateLimit = r
@@ -133,14 +142,25 @@ func (h *Accounts) readForm(c *fiber.Ctx, kind providers.Kind, existing *models.
 	}
 	if v := strings.TrimSpace(c.FormValue("timeout_seconds")); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 300 {
+		if !timeoutRE.MatchString(v) || err != nil || n > 300 {
 			f.Errors["timeout_seconds"] = t.T("err.timeout_range")
 		}
 		in.TimeoutSeconds = n
 		f.Timeout = v
 	}
+	if m := textError(in.Name, 200); m != "" {
+		f.Errors["name"] = t.T(m)
+	}
+	if m := textError(in.Endpoint, maxSettingRunes); m != "" {
+		f.Errors["endpoint"] = t.T(m)
+	}
 	for _, fd := range fields {
 		v := strings.TrimSpace(c.FormValue(fieldInput(fd)))
+		if !cleanText(v, false) {
+			f.Errors[fieldInput(fd)] = t.T("err.text_invalid")
+		} else if len(v) > maxSecretBytes || !fd.Secret && utf8.RuneCountInString(v) > maxSettingRunes {
+			f.Errors[fieldInput(fd)] = t.T("err.too_long")
+		}
 		if fd.Secret {
 			in.Secrets[fd.Name] = v
 			if fd.Required && v == "" && (existing == nil || !existing.HasSecret(fd.Name)) {
@@ -156,8 +176,13 @@ func (h *Accounts) readForm(c *fiber.Ctx, kind providers.Kind, existing *models.
 			f.Errors[fieldInput(fd)] = t.T("err.choice_invalid")
 		}
 	}
-	if in.Endpoint != "" {
-		if err := providers.CheckEndpoint(in.Endpoint, h.allowPrivate); err != nil {
+	if in.Endpoint != "" && !f.Errors.Has("endpoint") {
+		var id uint // a new account is never a sandbox account
+		if existing != nil {
+			id = existing.ID
+		}
+		policy := providers.EndpointPolicy{AllowPrivate: h.allowPrivate, Sandbox: h.Sandbox}
+		if err := policy.Check(in.Endpoint, id); err != nil {
 			f.Errors["endpoint"] = t.T("err.endpoint_private")
 		}
 	}
@@ -168,6 +193,26 @@ func (h *Accounts) readForm(c *fiber.Ctx, kind providers.Kind, existing *models.
 		return in, f, &models.FieldError{Field: "form", Msg: "err.form_invalid"}
 	}
 	return in, f, nil
+}
+
+// rateRE is a plain decimal rate: no sign, exponent, hex or NaN/Inf, which
+// strconv.ParseFloat would all accept (NaN is stored as NULL by SQLite).
+var rateRE = regexp.MustCompile(`^[0-9]{1,4}(\.[0-9]{1,6})?$`)
+
+// timeoutRE is whole seconds without a sign.
+var timeoutRE = regexp.MustCompile(`^[0-9]{1,3}$`)
+
+// parseRate reads a rate limit in requests per second: a plain decimal
+// number from 0 to 1000. ok is false for anything else.
+func parseRate(v string) (rate float64, ok bool) {
+	if !rateRE.MatchString(v) {
+		return 0, false
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r < 0 || r > 1000 {
+		return 0, false
+	}
+	return r, true
 }
 
 func fieldInput(fd providers.Field) string {
@@ -316,6 +361,9 @@ func (h *Accounts) Delete(c *fiber.Ctx) error {
 		return err
 	}
 	h.changed(before.ID)
+	// Should the id ever come back (a database without AUTOINCREMENT, a
+	// restore), the next account must not inherit a sandbox allowance.
+	h.Sandbox.Forget(before.ID)
 	if err := h.Record(c, Event{Action: "account.delete", Target: accountTarget(before.ID), AccountID: &before.ID, Before: accountAudit(before)}); err != nil {
 		return err
 	}
@@ -373,6 +421,8 @@ func ProviderFailure(t interface{ T(string, ...any) string }, err error) views.P
 		err error
 		id  string
 	}{
+		// A redirect is an ErrInvalid with a better explanation: first.
+		{providers.ErrRedirect, "perr.redirect"},
 		{context.DeadlineExceeded, "perr.timeout"}, {providers.ErrInvalid, "perr.invalid"}, {providers.ErrUnauthorized, "perr.unauthorized"},
 		{providers.ErrForbidden, "perr.forbidden"}, {providers.ErrNotFound, "perr.not_found"},
 		{providers.ErrRateLimited, "perr.rate_limited"}, {providers.ErrUnavailable, "perr.unavailable"},

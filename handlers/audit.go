@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +19,7 @@ type AuditStore interface {
 	EachAudit(ctx context.Context, f models.AuditFilter, fn func(*models.AuditEvent) error) error
 	AuditActions(ctx context.Context) ([]string, error)
 	VerifyAudit(ctx context.Context) (models.VerifyResult, error)
+	AttemptOutcomes(ctx context.Context, ids []uint64) (map[uint64]models.AuditEvent, error)
 	ListAccounts(ctx context.Context) ([]models.Account, error)
 }
 
@@ -39,27 +39,36 @@ func (h *Audit) filter(c *fiber.Ctx) (models.AuditFilter, views.AuditQuery, view
 	q := views.AuditQuery{From: c.Query("from"), To: c.Query("to"), Actor: strings.TrimSpace(c.Query("actor")),
 		Action: c.Query("action"), Outcome: c.Query("outcome"), Account: c.Query("account")}
 	errs := views.FieldErrors{}
+	t := h.T(c)
 	f := models.AuditFilter{Actor: strings.ToLower(q.Actor), Action: q.Action, Outcome: q.Outcome}
 	from, to, bad := DayRange(q.From, q.To, Zone(c))
 	if bad != "" {
-		errs[bad] = h.T(c).T("err.date_invalid")
+		errs[bad] = t.T("err.date_invalid")
 	}
 	f.From, f.To = from, to
+	if m := textError(q.Actor, maxFilterRunes); m != "" {
+		errs["actor"] = t.T(m)
+	}
+	if m := textError(q.Action, maxFilterRunes); m != "" {
+		errs["action"] = t.T(m)
+	}
+	// Any well-formed id is a filter: the rows of a deleted account stay
+	// in the log and can still be looked up by its id.
 	if q.Account != "" {
-		n, err := strconv.ParseUint(q.Account, 10, 32)
-		if err != nil {
-			errs["account"] = h.T(c).T("err.choice_invalid")
-		} else {
-			id := uint(n)
+		if id, ok := parseID(q.Account); ok {
 			f.AccountID = &id
+		} else {
+			errs["account"] = t.T("err.choice_invalid")
 		}
 	}
-	if q.Outcome != "" && q.Outcome != models.OutcomeOK && q.Outcome != models.OutcomeDenied && q.Outcome != models.OutcomeError {
-		errs["outcome"] = h.T(c).T("err.choice_invalid")
+	if q.Outcome != "" && q.Outcome != models.OutcomeOK && q.Outcome != models.OutcomeDenied && q.Outcome != models.OutcomeError &&
+		q.Outcome != models.OutcomeAttempt {
+		errs["outcome"] = t.T("err.choice_invalid")
 	}
-	q.Page, _ = strconv.Atoi(c.Query("page"))
-	if q.Page < 1 {
-		q.Page = 1
+	var ok bool
+	if q.Page, ok = parsePage(c.Query("page")); !ok {
+		q.Page, q.PageText = 1, c.Query("page")
+		errs["page"] = t.T("err.page_invalid")
 	}
 	f.Offset, f.Limit = (q.Page-1)*auditPageSize, auditPageSize
 	return f, q, errs
@@ -74,6 +83,16 @@ func (h *Audit) List(c *fiber.Ctx) error {
 	var err error
 	if len(errs) == 0 {
 		if data.Events, data.Total, err = h.store.ListAudit(c.UserContext(), f); err != nil {
+			return err
+		}
+		// Attempts say how they ended, or that nobody knows.
+		var attempts []uint64
+		for _, e := range data.Events {
+			if e.Outcome == models.OutcomeAttempt {
+				attempts = append(attempts, e.ID)
+			}
+		}
+		if data.Outcomes, err = h.store.AttemptOutcomes(c.UserContext(), attempts); err != nil {
 			return err
 		}
 	}
@@ -98,7 +117,7 @@ func (h *Audit) List(c *fiber.Ctx) error {
 func (h *Audit) Export(c *fiber.Ctx) error {
 	f, _, errs := h.filter(c)
 	if len(errs) > 0 {
-		return fiber.NewError(http.StatusBadRequest)
+		return fiber.NewError(http.StatusUnprocessableEntity)
 	}
 	format := c.Params("format")
 	var mk func(w *bufio.Writer) models.AuditWriter

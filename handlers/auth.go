@@ -25,8 +25,27 @@ type UserStore interface {
 	SetPreferences(ctx context.Context, id uint, lang, zone string) error
 }
 
-// SessionUserKey is the session key holding the signed-in user's id.
-const SessionUserKey = "uid"
+// Session keys.
+const (
+	// SessionUserKey holds the signed-in user's id.
+	SessionUserKey = "uid"
+	// SessionCSRFKey holds the session's CSRF token.
+	SessionCSRFKey = "csrf"
+	// SessionEpochKey holds the user's SessionEpoch at sign-in.
+	SessionEpochKey = "epoch"
+	// SessionSeenKey holds when the session was last saved (Unix seconds),
+	// so an active session is extended about once a minute, not per request.
+	SessionSeenKey = "seen"
+)
+
+// SetCSRF stores the request's CSRF token for the page to carry.
+func SetCSRF(c *fiber.Ctx, tok string) { c.Locals(localCSRF, tok) }
+
+// CSRF returns the request's CSRF token, or "" when it has no session.
+func CSRF(c *fiber.Ctx) string {
+	tok, _ := c.Locals(localCSRF).(string)
+	return tok
+}
 
 // Auth serves sign-in, sign-out, first-run setup and preferences.
 type Auth struct {
@@ -55,6 +74,9 @@ func (h *Auth) LoginPage(c *fiber.Ctx) error {
 	if Viewer(c) != nil {
 		return c.Redirect("/", http.StatusSeeOther)
 	}
+	if err := h.formSession(c); err != nil {
+		return err
+	}
 	return Render(c, http.StatusOK, views.Login(h.Page(c, "login.title"), views.LoginForm{Next: c.Query("next")}))
 }
 
@@ -82,8 +104,29 @@ func (h *Auth) Login(c *fiber.Ctx) error {
 	return c.Redirect(safeNext(next), http.StatusSeeOther)
 }
 
-// startSession signs u in under a new session id, so an id planted before
-// sign-in is useless.
+// formSession starts an anonymous session with a CSRF token for a form an
+// anonymous visitor submits (sign-in, setup). Only these pages write a
+// session before sign-in; every other anonymous request writes nothing.
+func (h *Auth) formSession(c *fiber.Ctx) error {
+	if CSRF(c) != "" {
+		return nil
+	}
+	sess, err := h.sessions.Get(c)
+	if err != nil {
+		return err
+	}
+	tok := models.RandomToken(32)
+	sess.Set(SessionCSRFKey, tok)
+	sess.Set(SessionSeenKey, time.Now().Unix())
+	if err := sess.Save(); err != nil {
+		return err
+	}
+	SetCSRF(c, tok)
+	return nil
+}
+
+// startSession signs u in under a new session id and a new CSRF token, so
+// an id or token planted before sign-in is useless.
 func (h *Auth) startSession(c *fiber.Ctx, u *models.User) error {
 	sess, err := h.sessions.Get(c)
 	if err != nil {
@@ -92,8 +135,22 @@ func (h *Auth) startSession(c *fiber.Ctx, u *models.User) error {
 	if err := sess.Regenerate(); err != nil {
 		return err
 	}
+	return signIn(c, sess, u)
+}
+
+// signIn stores u, their session epoch and a fresh CSRF token in sess and
+// saves it; sess must not be used afterwards.
+func signIn(c *fiber.Ctx, sess *session.Session, u *models.User) error {
+	tok := models.RandomToken(32)
 	sess.Set(SessionUserKey, u.ID)
-	return sess.Save()
+	sess.Set(SessionEpochKey, u.SessionEpoch)
+	sess.Set(SessionCSRFKey, tok)
+	sess.Set(SessionSeenKey, time.Now().Unix())
+	if err := sess.Save(); err != nil {
+		return err
+	}
+	SetCSRF(c, tok)
+	return nil
 }
 
 // Logout ends the session.
@@ -120,6 +177,9 @@ func (h *Auth) SetupPage(c *fiber.Ctx) error {
 		if errors.Is(err, models.ErrExpired) || errors.Is(err, models.ErrConflict) {
 			return Render(c, http.StatusGone, views.SetupExpired(h.Page(c, "setup.title")))
 		}
+		return err
+	}
+	if err := h.formSession(c); err != nil {
 		return err
 	}
 	return Render(c, http.StatusOK, views.Setup(h.Page(c, "setup.title"), views.SetupForm{Token: tok}))

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
@@ -43,6 +42,8 @@ type Base struct {
 	Log     *slog.Logger
 	Catalog *i18n.Catalog
 	Demo    bool
+	// Refusals, when set, bounds the denied attempts each client writes.
+	Refusals *Refusals
 }
 
 // SetViewer stores the signed-in user for the request.
@@ -70,10 +71,6 @@ func (b *Base) Logger(c *fiber.Ctx) *slog.Logger {
 	}
 	return b.Log
 }
-
-// CSRFLocalKey is the Locals key under which the CSRF middleware leaves the
-// token; web passes it to the middleware config.
-const CSRFLocalKey = localCSRF
 
 // RequestID returns the request's id.
 func RequestID(c *fiber.Ctx) string {
@@ -144,6 +141,9 @@ type Event struct {
 	Outcome   string
 	Message   string
 	VendorReq string
+	// AttemptID is the attempt row (from Attempt) this event is the
+	// outcome of; 0 for an event that stands alone.
+	AttemptID uint64
 	// Actor overrides the viewer (sign-in attempts before a session).
 	ActorEmail string
 	ActorID    *uint
@@ -151,15 +151,52 @@ type Event struct {
 }
 
 // Record appends ev to the audit log with the request's actor, IP, user
-// agent and request id. It returns an error when the log cannot be written;
-// callers making a change must then not report success.
+// agent and request id. A denied attempt past its client's share of full
+// rows is counted into a later summary row instead (see Refusals). It
+// returns an error when the log cannot be written; callers making a change
+// must then not report success.
 func (b *Base) Record(c *fiber.Ctx, ev Event) error {
+	if ev.Outcome == models.OutcomeDenied && b.Refusals != nil {
+		full := b.Refusals.admit(c, ev.Action, time.Now())
+		// A client back after its window retires it: its count is due now.
+		ctx := context.WithoutCancel(c.UserContext())
+		if err := b.writeRefusals(ctx, b.Refusals.take(time.Now(), false, false)); err != nil {
+			b.Logger(c).Error("audit append failed", "action", RefusalsAction, "err", err)
+		}
+		if !full {
+			return nil
+		}
+	}
+	_, err := b.record(c, ev)
+	return err
+}
+
+// Attempt records that the change ev describes is about to be sent to a
+// vendor, before the call, and returns the row's id for the outcome's
+// Event.AttemptID: if the process ends during the call, the attempt stays
+// in the log with its outcome unknown. It returns an error when the log
+// cannot be written; the caller must then not make the call.
+func (b *Base) Attempt(c *fiber.Ctx, ev Event) (uint64, error) {
+	ev.Outcome, ev.AttemptID = models.OutcomeAttempt, 0
+	e, err := b.record(c, ev)
+	if err != nil {
+		return 0, err
+	}
+	return e.ID, nil
+}
+
+// record appends ev and returns the row as written.
+func (b *Base) record(c *fiber.Ctx, ev Event) (*models.AuditEvent, error) {
 	e := &models.AuditEvent{
 		Action: ev.Action, Target: ev.Target, AccountID: ev.AccountID,
 		Before: jsonText(ev.Before), After: jsonText(ev.After),
 		Outcome: ev.Outcome, Message: ev.Message, VendorRequestID: ev.VendorReq,
-		IP: c.IP(), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512), RequestID: RequestID(c),
+		IP: ClientIP(c), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512), RequestID: RequestID(c),
 		ActorEmail: ev.ActorEmail, ActorID: ev.ActorID, ActorRole: ev.ActorRole,
+	}
+	if ev.AttemptID != 0 {
+		id := ev.AttemptID
+		e.AttemptID = &id
 	}
 	if u := Viewer(c); u != nil && e.ActorEmail == "" {
 		id := u.ID
@@ -171,9 +208,9 @@ func (b *Base) Record(c *fiber.Ctx, ev Event) error {
 	// A client that disconnects must not cancel the record of its attempt.
 	if err := b.Audit.AppendAudit(context.WithoutCancel(c.UserContext()), e); err != nil {
 		b.Logger(c).Error("audit append failed", "action", ev.Action, "err", err)
-		return err
+		return nil, err
 	}
-	return nil
+	return e, nil
 }
 
 // Deny records a refused change and answers 403.
@@ -210,13 +247,14 @@ func (b *Base) fieldErrors(c *fiber.Ctx, err error) (views.FieldErrors, bool) {
 	return views.FieldErrors{fe.Field: b.T(c).T(fe.Msg)}, true
 }
 
-// paramID reads a numeric route parameter; a bad one is a 404.
+// paramID reads a numeric route parameter; one that is not an id
+// (parseID) is a 404, as is an unknown one, later.
 func paramID(c *fiber.Ctx, name string) (uint, error) {
-	n, err := strconv.ParseUint(c.Params(name), 10, 32)
-	if err != nil || n == 0 {
+	id, ok := parseID(c.Params(name))
+	if !ok {
 		return 0, fiber.ErrNotFound
 	}
-	return uint(n), nil
+	return id, nil
 }
 
 // Status maps an error to an HTTP status and a message id that is safe to

@@ -6,10 +6,16 @@ import (
 	"github.com/ticketnotes/ticketnotes/views"
 )
 
+// lastInstant is the end of the last day a four-digit year names. Times are
+// compared as text in SQLite, where a five-digit year (the midnight after
+// 9999-12-31) sorts before every stored time; range ends are clamped to it.
+var lastInstant = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+
 // DayRange turns inclusive "YYYY-MM-DD" days in loc into the half-open
 // instant range [from, to) in UTC: from is the first day's midnight, to the
-// midnight after the last day. Empty strings leave that side open. ok is
-// false (with the offending field) for a malformed day or to before from.
+// midnight after the last day, both at most lastInstant. Empty strings
+// leave that side open. bad names the offending field ("from" or "to") for
+// a malformed day or to before from, and is "" otherwise.
 func DayRange(fromStr, toStr string, loc *time.Location) (from, to time.Time, bad string) {
 	if fromStr != "" {
 		d, err := time.ParseInLocation(time.DateOnly, fromStr, loc)
@@ -28,6 +34,13 @@ func DayRange(fromStr, toStr string, loc *time.Location) (from, to time.Time, ba
 	}
 	if !from.IsZero() && !to.IsZero() && !to.After(from) {
 		return time.Time{}, time.Time{}, "to"
+	}
+	// Clamped after the order check: both ends may clamp to the same instant.
+	if from.After(lastInstant) {
+		from = lastInstant
+	}
+	if to.After(lastInstant) {
+		to = lastInstant
 	}
 	return from, to, ""
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/providers"
 	"github.com/ticketnotes/ticketnotes/views"
 )
@@ -20,26 +21,30 @@ import (
 // ExportNotes streams the filtered notes (every page) as CSV, JSON or
 // Markdown.
 func (h *Notes) ExportNotes(c *fiber.Ctx) error {
-	d, err := h.load(c, false)
+	d, status, err := h.load(c, false)
 	if err != nil {
 		return err
 	}
-	if len(d.Errors) > 0 {
-		return fiber.NewError(http.StatusBadRequest)
+	if status != http.StatusOK {
+		return fiber.NewError(status)
 	}
 	return h.export(c, "ticketnotes-notes", h.T(c).T("notes.title"), d.Notes)
 }
 
 // ExportConversation streams one ticket's conversation. When the vendor
-// fails it answers 502 with a page explaining the failure as the
-// conversation page does, rather than a file missing notes.
+// fails it answers 502 (404 when the vendor does not know the ticket) with
+// a page explaining the failure as the conversation page does, rather than
+// a file missing notes.
 func (h *Notes) ExportConversation(c *fiber.Ctx) error {
-	d, err := h.conversation(c)
+	d, status, err := h.conversation(c)
 	if err != nil {
 		return err
 	}
 	if d.Failure != nil {
-		return Render(c, http.StatusBadGateway, views.ExportFailed(h.Page(c, "export.failed"), d))
+		if status == http.StatusOK {
+			status = http.StatusBadGateway
+		}
+		return Render(c, status, views.ExportFailed(h.Page(c, "export.failed"), d))
 	}
 	title := d.AccountName + " · " + h.T(c).T("conversation.ticket") + " " + d.Ticket
 	return h.export(c, "ticketnotes-ticket-"+fileSafe(d.Ticket), title, d.Notes)
@@ -79,14 +84,6 @@ func fileSafe(s string) string {
 	}, s)
 }
 
-// csvCell keeps a spreadsheet from running vendor text as a formula.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 // writeNotesCSV writes UTF-8 with a byte-order mark, so spreadsheets show
 // Chinese text correctly.
 func writeNotesCSV(w io.Writer, items []views.NoteItem, loc *time.Location) error {
@@ -110,7 +107,7 @@ func writeNotesCSV(w io.Writer, items []views.NoteItem, loc *time.Location) erro
 			n.CreatedAt.In(loc).Format("2006-01-02 15:04:05"), n.AuthorName, string(n.AuthorRole), n.ContentType, read, n.Body,
 			strings.Join(att, "; ")}
 		for i := range rec {
-			rec[i] = csvCell(rec[i])
+			rec[i] = models.DefuseCell(rec[i])
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"encoding/csv"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,27 @@ func TestJSONExportLeavesOutMissingUpdateTime(t *testing.T) {
 	}
 	if strings.Count(js, `"updated_at"`) != 2 {
 		t.Errorf("updated_at not exactly once per note:\n%s", js)
+	}
+}
+
+// TestNotesCSVDefusesFormulasBehindInvisibleCharacters: vendor text
+// starting with NUL or a zero-width character before "=" is still a
+// formula to a spreadsheet, so the notes CSV quotes it.
+func TestNotesCSVDefusesFormulasBehindInvisibleCharacters(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{"\x00=HYPERLINK(\"http://x\")", "\u200b=1+1", "\ufeff@SUM(A1)", "\u2060\u200c+1"} {
+		items := []views.NoteItem{{AccountName: "acct", Note: providers.Note{ID: "1", TicketID: "T1", Body: body,
+			CreatedAt: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}}}
+		var buf bytes.Buffer
+		if err := writeNotesCSV(&buf, items, time.UTC); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\uFEFF"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := recs[1][10]; got != "'"+body {
+			t.Errorf("body %q exported as %q, want it defused", body, got)
+		}
 	}
 }

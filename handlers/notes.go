@@ -58,8 +58,10 @@ const (
 	defaultDaySpan = 30
 )
 
-// ticketIDRE is what a ticket id may look like at any of the vendors.
-var ticketIDRE = regexp.MustCompile(`^[A-Za-z0-9_.:\-]{1,128}$`)
+// ticketIDRE is what a ticket (or note) id may look like at any of the
+// vendors. It starts with a letter or digit, so "." and ".." — which would
+// walk up the vendor's URL path — are never one.
+var ticketIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$`)
 
 // source is a usable account: its row, client and capabilities.
 type source struct {
@@ -105,11 +107,12 @@ func (h *Notes) parseQuery(c *fiber.Ctx, v url.Values) (views.NotesQuery, provid
 			q.Accounts = append(q.Accounts, s)
 		}
 	}
-	q.Page, _ = strconv.Atoi(v.Get("page"))
-	if q.Page < 1 {
-		q.Page = 1
-	}
 	errs := views.FieldErrors{}
+	var ok bool
+	if q.Page, ok = parsePage(v.Get("page")); !ok {
+		q.Page, q.PageText = 1, v.Get("page")
+		errs["page"] = t.T("err.page_invalid")
+	}
 	loc := Zone(c)
 	if q.From == "" && q.To == "" {
 		today := h.now().In(loc)
@@ -130,11 +133,11 @@ func (h *Notes) parseQuery(c *fiber.Ctx, v url.Values) (views.NotesQuery, provid
 	default:
 		errs["role"] = t.T("err.choice_invalid")
 	}
-	if utf8.RuneCountInString(q.Text) > 200 {
-		errs["q"] = t.T("err.too_long")
+	if m := textError(q.Text, maxFilterRunes); m != "" {
+		errs["q"] = t.T(m)
 	}
 	for _, a := range q.Accounts {
-		if n, err := strconv.ParseUint(a, 10, 32); err != nil || n == 0 {
+		if _, ok := parseID(a); !ok {
 			errs["account"] = t.T("err.choice_invalid")
 		}
 	}
@@ -144,15 +147,11 @@ func (h *Notes) parseQuery(c *fiber.Ctx, v url.Values) (views.NotesQuery, provid
 // List is the notes workspace: filters, per-account outcomes and merged,
 // paged results. htmx requests aimed at #notes-results get that partial.
 func (h *Notes) List(c *fiber.Ctx) error {
-	d, err := h.load(c, true)
+	d, status, err := h.load(c, true)
 	if err != nil {
 		return err
 	}
 	p := h.Page(c, "notes.title")
-	status := http.StatusOK
-	if len(d.Errors) > 0 {
-		status = http.StatusUnprocessableEntity
-	}
 	if IsHTMX(c) && c.Get("HX-Target") == "notes-results" {
 		return Render(c, status, views.NotesResults(p, d))
 	}
@@ -169,17 +168,20 @@ func (h *Notes) List(c *fiber.Ctx) error {
 }
 
 // load runs the query of the request. paged cuts the notes to one page.
-func (h *Notes) load(c *fiber.Ctx, paged bool) (views.NotesData, error) {
+// status is 200, 422 for invalid filters, or 404 when the filter names an
+// account that does not exist or is disabled.
+func (h *Notes) load(c *fiber.Ctx, paged bool) (d views.NotesData, status int, err error) {
 	return h.loadQuery(c, queryValues(c), paged)
 }
 
-// loadQuery runs the notes query v (a list's query string).
-func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesData, error) {
+// loadQuery runs the notes query v (a list's query string); status as for
+// load.
+func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesData, int, error) {
 	q, pq, errs := h.parseQuery(c, v)
 	d := views.NotesData{Query: q, Errors: errs, PageSize: notesPageSize, FormToken: models.RandomToken(16)}
 	all, err := h.clients.Accounts.ListAccounts(c.UserContext())
 	if err != nil {
-		return d, err
+		return d, 0, err
 	}
 	admin := Viewer(c).IsAdmin()
 	var enabled []models.Account
@@ -197,8 +199,19 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 			d.AddAccounts = append(d.AddAccounts, views.AccountChoice{ID: id, Name: s.acct.Name, Kind: providers.Kind(s.acct.Kind), Caps: s.caps})
 		}
 	}
-	if len(errs) > 0 {
-		return d, nil
+	// An account filter naming no enabled account is a page that does not
+	// exist, not an empty result.
+	unknown := false
+	for _, a := range q.Accounts {
+		if !errs.Has("account") && !slices.ContainsFunc(d.Accounts, func(ch views.AccountChoice) bool { return ch.ID == a }) {
+			errs["account"], unknown = h.T(c).T("err.account_unknown"), true
+		}
+	}
+	switch {
+	case unknown:
+		return d, http.StatusNotFound, nil
+	case len(errs) > 0:
+		return d, http.StatusUnprocessableEntity, nil
 	}
 	var chosen []source
 	for _, s := range srcs {
@@ -246,7 +259,7 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 	for _, n := range notes {
 		d.Notes = append(d.Notes, h.item(n, names[n.AccountID], caps[n.AccountID], admin, views.ModeList, back))
 	}
-	return d, h.attribute(c, d.Notes)
+	return d, http.StatusOK, h.attribute(c, d.Notes)
 }
 
 // attribute names the user who added each note through this dashboard,
@@ -303,6 +316,17 @@ func pathParam(c *fiber.Ctx, name string) (string, error) {
 	return v, nil
 }
 
+// vendorID returns a ticket or note id from the path. An id no vendor could
+// have (ticketIDRE) names nothing: 404, without asking the vendor, whose
+// refusal would otherwise show as a 502.
+func vendorID(c *fiber.Ctx, name string) (string, error) {
+	v, err := pathParam(c, name)
+	if err != nil || !ticketIDRE.MatchString(v) {
+		return "", fiber.ErrNotFound
+	}
+	return v, nil
+}
+
 // noteRef is the account, ticket and note a request names.
 type noteRef struct {
 	src    source
@@ -341,11 +365,11 @@ func (h *Notes) ref(c *fiber.Ctx, withNote bool) (noteRef, error) {
 		return noteRef{}, err
 	}
 	r := noteRef{src: s}
-	if r.ticket, err = pathParam(c, "ticket"); err != nil {
+	if r.ticket, err = vendorID(c, "ticket"); err != nil {
 		return r, err
 	}
 	if withNote {
-		if r.note, err = pathParam(c, "note"); err != nil {
+		if r.note, err = vendorID(c, "note"); err != nil {
 			return r, err
 		}
 	}
@@ -361,8 +385,12 @@ func safeBack(back, fallback string) string {
 }
 
 // checkBody validates a note's text; it returns a message id or "".
+// NUL and other control characters are refused rather than stripped, so
+// what the vendor stores is exactly what the admin saw in the form.
 func checkBody(body string) string {
 	switch n := utf8.RuneCountInString(strings.TrimSpace(body)); {
+	case !cleanText(body, true):
+		return "err.text_invalid"
 	case n == 0:
 		return "err.required"
 	case n > maxNoteRunes:
@@ -379,12 +407,12 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 		Body: c.FormValue("body"), Back: c.FormValue("back"), Errors: views.FieldErrors{}}
 	ev := Event{Action: "note.create", Target: "note:" + in.Account + ":" + in.Ticket + ":new",
 		After: map[string]string{"account": in.Account, "ticket": in.Ticket, "text": in.Body}}
-	id, _ := strconv.ParseUint(in.Account, 10, 32)
+	id, _ := parseID(in.Account)
 	var s source
 	var a *models.Account
 	var err error
 	if id > 0 {
-		a, err = h.clients.Accounts.AccountByID(c.UserContext(), uint(id))
+		a, err = h.clients.Accounts.AccountByID(c.UserContext(), id)
 	}
 	if id == 0 || errors.Is(err, models.ErrNotFound) || (a != nil && a.Disabled) {
 		in.Errors["account"] = t.T("err.choice_invalid")
@@ -408,11 +436,15 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 		_ = h.Record(c, ev)
 		return h.addFormError(c, in, http.StatusUnprocessableEntity, nil)
 	}
-	first, err := h.tokens.Claim(c.UserContext(), "note-create:"+c.FormValue("form_token"), formTokenTTL)
+	token := c.FormValue("form_token")
+	if len(token) > maxFormToken {
+		token = "" // not one of ours; and never a key this long
+	}
+	first, err := h.tokens.Claim(c.UserContext(), "note-create:"+token, formTokenTTL)
 	if err != nil {
 		return err
 	}
-	if !first || c.FormValue("form_token") == "" {
+	if !first || token == "" {
 		ev.Outcome, ev.Message = models.OutcomeDenied, "form already submitted"
 		if err := h.Record(c, ev); err != nil {
 			return err
@@ -423,6 +455,12 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 		h.fail(c, ev, models.OutcomeError, s.err)
 		f := ProviderFailure(t, s.err)
 		return h.addFormError(c, in, http.StatusBadGateway, &views.Flash{Kind: "bad", Text: f.Message})
+	}
+	// The attempt is in the log before the vendor sees the call, so a crash
+	// during it leaves an attempt with its outcome unknown, not a silent
+	// change.
+	if ev.AttemptID, err = h.Attempt(c, ev); err != nil {
+		return err
 	}
 	n, rcpt, err := s.src.Provider.AddNote(c.UserContext(), in.Ticket, strings.TrimSpace(in.Body))
 	h.fetch.Invalidate(a.ID)
@@ -443,7 +481,7 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 
 // addFormError shows the notes page again with the add form's errors.
 func (h *Notes) addFormError(c *fiber.Ctx, in views.AddForm, status int, flash *views.Flash) error {
-	d, err := h.load(c, true)
+	d, _, err := h.load(c, true)
 	if err != nil {
 		return err
 	}
@@ -573,6 +611,9 @@ func (h *Notes) Update(c *fiber.Ctx) error {
 		h.fail(c, ev, models.OutcomeError, errors.New("invalid input"))
 		return h.editError(c, views.EditForm{Item: it, Body: body, Errors: views.FieldErrors{"body": t.T(m)}}, http.StatusUnprocessableEntity)
 	}
+	if ev.AttemptID, err = h.Attempt(c, ev); err != nil {
+		return err
+	}
 	n, rcpt, err := r.src.src.Provider.UpdateNote(c.UserContext(), r.ticket, r.note, strings.TrimSpace(body))
 	h.fetch.Invalidate(r.src.acct.ID)
 	if err != nil {
@@ -632,6 +673,9 @@ func (h *Notes) Delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if ev.AttemptID, err = h.Attempt(c, ev); err != nil {
+		return err
+	}
 	rcpt, err := r.src.src.Provider.DeleteNote(c.UserContext(), r.ticket, r.note)
 	h.fetch.Invalidate(r.src.acct.ID)
 	if err != nil {
@@ -666,7 +710,7 @@ func (h *Notes) deleted(c *fiber.Ctx, r noteRef, n providers.Note, back string) 
 	it.Deleted = &views.Deletion{By: by, At: h.now().UTC()}
 	parts := []templ.Component{views.NoteView(p, it)}
 	if bu, err := url.Parse(back); err == nil && it.Mode == views.ModeList && bu.Path == "/notes" {
-		d, err := h.loadQuery(c, bu.Query(), true)
+		d, _, err := h.loadQuery(c, bu.Query(), true)
 		if err != nil {
 			return err
 		}
@@ -687,13 +731,34 @@ func (h *Notes) NoteHistory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := views.HistoryData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Ticket: r.ticket, Note: r.note, Events: evs}
+	d := views.HistoryData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Ticket: r.ticket, Note: r.note, Events: oneEntryPerChange(evs)}
 	return Render(c, http.StatusOK, views.NoteHistoryPage(h.Page(c, "notes.history"), d))
+}
+
+// oneEntryPerChange drops the attempts whose outcome is among evs, so each
+// change shows once, with its outcome; an attempt left has no outcome. An
+// outcome is newer than its attempt and has the same target, so a page of
+// a target's rows, newest first, holds the outcome of every attempt on it.
+func oneEntryPerChange(evs []models.AuditEvent) []models.AuditEvent {
+	answered := map[uint64]bool{}
+	for _, e := range evs {
+		if e.AttemptID != nil {
+			answered[*e.AttemptID] = true
+		}
+	}
+	out := make([]models.AuditEvent, 0, len(evs))
+	for _, e := range evs {
+		if e.Outcome == models.OutcomeAttempt && answered[e.ID] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // Conversation shows one ticket as a timeline.
 func (h *Notes) Conversation(c *fiber.Ctx) error {
-	d, err := h.conversation(c)
+	d, status, err := h.conversation(c)
 	if err != nil {
 		return err
 	}
@@ -705,33 +770,41 @@ func (h *Notes) Conversation(c *fiber.Ctx) error {
 		for i := range d.Notes {
 			d.Notes[i].CanEdit, d.Notes[i].CanDelete = false, false
 		}
-		return Render(c, http.StatusOK, views.ConversationPrint(p, d))
+		return Render(c, status, views.ConversationPrint(p, d))
 	}
-	return Render(c, http.StatusOK, views.ConversationPage(p, d))
+	return Render(c, status, views.ConversationPage(p, d))
 }
 
-func (h *Notes) conversation(c *fiber.Ctx) (views.ConversationData, error) {
+// conversation loads the ticket of the path. status is 200, or 404 when the
+// vendor does not know the ticket (d.Failure then says so).
+func (h *Notes) conversation(c *fiber.Ctx) (d views.ConversationData, status int, err error) {
 	r, err := h.ref(c, false)
 	if err != nil {
-		return views.ConversationData{}, err
+		return views.ConversationData{}, 0, err
 	}
-	d := views.ConversationData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Kind: providers.Kind(r.src.acct.Kind),
+	d = views.ConversationData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Kind: providers.Kind(r.src.acct.Kind),
 		Ticket: r.ticket, Caps: r.src.caps, FormToken: models.RandomToken(16)}
 	admin := Viewer(c).IsAdmin()
 	d.CanAdd = admin && r.src.caps.Add != providers.AddNone
 	if r.src.err != nil {
 		d.Failure = ptr(ProviderFailure(h.T(c), r.src.err))
-		return d, nil
+		return d, http.StatusOK, nil
 	}
 	notes, o := h.fetch.Ticket(c.UserContext(), r.src.src, r.ticket, c.Query("refresh") != "")
 	if o.Err != nil {
 		d.Failure = ptr(ProviderFailure(h.T(c), o.Err))
 	}
+	// The vendor does not know the ticket or refuses its id: the page
+	// explains that, under a 404 rather than as a vendor failure.
+	status = http.StatusOK
+	if errors.Is(o.Err, providers.ErrNotFound) || errors.Is(o.Err, providers.ErrInvalid) {
+		status = http.StatusNotFound
+	}
 	back := c.OriginalURL()
 	for _, n := range notes {
 		d.Notes = append(d.Notes, h.item(n, r.src.acct.Name, r.src.caps, admin, views.ModeTimeline, back))
 	}
-	return d, h.attribute(c, d.Notes)
+	return d, status, h.attribute(c, d.Notes)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/session"
 
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/views"
@@ -24,11 +25,15 @@ type UserAdmin interface {
 // Users serves the user management screens (admin only).
 type Users struct {
 	*Base
-	users UserAdmin
+	users    UserAdmin
+	sessions *session.Store
 }
 
-// NewUsers returns the user handlers.
-func NewUsers(b *Base, users UserAdmin) *Users { return &Users{Base: b, users: users} }
+// NewUsers returns the user handlers; sessions is the session store, which a
+// password reset of the viewer's own account updates.
+func NewUsers(b *Base, users UserAdmin, sessions *session.Store) *Users {
+	return &Users{Base: b, users: users, sessions: sessions}
+}
 
 func userTarget(id uint) string { return "user:" + strconv.FormatUint(uint64(id), 10) }
 
@@ -44,6 +49,18 @@ func auditMessage(err error) string {
 		return "invalid " + fe.Field + ": " + fe.Msg
 	}
 	return err.Error()
+}
+
+// uncleanField returns a *models.FieldError for the first of the (name,
+// value) pairs whose value holds control characters or invalid UTF-8, or
+// nil. Lengths and formats are the models' to check.
+func uncleanField(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if !cleanText(pairs[i+1], false) {
+			return &models.FieldError{Field: pairs[i], Msg: "err.text_invalid"}
+		}
+	}
+	return nil
 }
 
 // List shows every user.
@@ -67,7 +84,11 @@ func (h *Users) NewForm(c *fiber.Ctx) error {
 // Create adds a user.
 func (h *Users) Create(c *fiber.Ctx) error {
 	in := models.NewUser{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: c.FormValue("role"), Password: c.FormValue("password")}
-	u, err := h.users.CreateUser(c.UserContext(), in)
+	err := uncleanField("email", in.Email, "name", in.Name, "password", in.Password)
+	var u *models.User
+	if err == nil {
+		u, err = h.users.CreateUser(c.UserContext(), in)
+	}
 	if err != nil {
 		_ = h.Record(c, Event{Action: "user.create", Target: "user:" + in.Email,
 			After: map[string]any{"email": in.Email, "name": in.Name, "role": in.Role}, Outcome: models.OutcomeError, Message: auditMessage(err)})
@@ -108,7 +129,11 @@ func (h *Users) Update(c *fiber.Ctx) error {
 		return err
 	}
 	in := models.UserUpdate{Name: c.FormValue("name"), Role: c.FormValue("role"), Disabled: c.FormValue("disabled") != ""}
-	u, err := h.users.UpdateUser(c.UserContext(), id, in)
+	err = uncleanField("name", in.Name)
+	var u *models.User
+	if err == nil {
+		u, err = h.users.UpdateUser(c.UserContext(), id, in)
+	}
 	if err != nil {
 		_ = h.Record(c, Event{Action: "user.update", Target: userTarget(id), Before: userAudit(before),
 			After: map[string]any{"name": in.Name, "role": in.Role, "disabled": in.Disabled}, Outcome: models.OutcomeError, Message: auditMessage(err)})
@@ -124,7 +149,9 @@ func (h *Users) Update(c *fiber.Ctx) error {
 	return Redirect(c, "/users?saved=1")
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password, which ends every session of that
+// user but the viewer's own (an admin resetting their own password stays
+// signed in here, with a new CSRF token).
 func (h *Users) SetPassword(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
@@ -134,7 +161,12 @@ func (h *Users) SetPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.users.SetPassword(c.UserContext(), id, c.FormValue("password")); err != nil {
+	pw := c.FormValue("password")
+	err = uncleanField("password", pw)
+	if err == nil {
+		err = h.users.SetPassword(c.UserContext(), id, pw)
+	}
+	if err != nil {
 		_ = h.Record(c, Event{Action: "user.password", Target: userTarget(id), Outcome: models.OutcomeError, Message: auditMessage(err)})
 		if errs, ok := h.fieldErrors(c, err); ok {
 			f := views.UserForm{ID: id, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled, Errors: errs}
@@ -145,5 +177,27 @@ func (h *Users) SetPassword(c *fiber.Ctx) error {
 	if err := h.Record(c, Event{Action: "user.password", Target: userTarget(id)}); err != nil {
 		return err
 	}
+	if v := Viewer(c); v != nil && v.ID == id {
+		if err := h.keepSession(c, id); err != nil {
+			return err
+		}
+	}
 	return Redirect(c, "/users?saved=1")
+}
+
+// keepSession moves the viewer's session to user id's new session epoch.
+func (h *Users) keepSession(c *fiber.Ctx, id uint) error {
+	u, err := h.users.UserByID(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	sess, err := h.sessions.Get(c)
+	if err != nil {
+		return err
+	}
+	// A new id too: the old one was in use while the old password was.
+	if err := sess.Regenerate(); err != nil {
+		return err
+	}
+	return signIn(c, sess, u)
 }

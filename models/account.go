@@ -78,7 +78,8 @@ func (in *AccountInput) validate() error {
 	if utf8.RuneCountInString(in.Name) > 200 {
 		return &FieldError{Field: "name", Msg: "err.too_long"}
 	}
-	if in.RateLimit < 0 || in.RateLimit > 1000 {
+	// Written so NaN fails too: SQLite would store it as NULL.
+	if !(in.RateLimit >= 0 && in.RateLimit <= 1000) {
 		return &FieldError{Field: "rate_limit", Msg: "err.rate_limit_range"}
 	}
 	if in.TimeoutSeconds < 0 || in.TimeoutSeconds > 300 {

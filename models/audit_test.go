@@ -19,17 +19,30 @@ import (
 	"github.com/ticketnotes/ticketnotes/models"
 )
 
-// openDB opens a fresh SQLite database in a temp dir and returns it with
-// its data dir.
+// testKey is the secret key the test databases' audit chains are keyed
+// under.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+// openDB opens a fresh SQLite database in a temp dir, with the audit key
+// set, and returns it with its data dir.
 func openDB(t testing.TB) (*models.DB, string) {
 	t.Helper()
 	dir := t.TempDir()
+	return openDir(t, dir, testKey), dir
+}
+
+// openDir opens the database in dir with the audit key derived from key.
+func openDir(t testing.TB, dir string, key []byte) *models.DB {
+	t.Helper()
 	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, dir
+	if err := db.SetAuditKey(key); err != nil {
+		t.Fatalf("set audit key: %v", err)
+	}
+	return db
 }
 
 // rawDB opens the same SQLite file behind the application's back, the way
@@ -399,11 +412,7 @@ func TestAppendAuditConcurrent(t *testing.T) {
 	db, dir := openDB(t)
 	// A second handle on the same file stands in for the CLI or another
 	// process: it has its own mutex, so only the database orders the two.
-	other, err := models.Open(context.Background(), models.Options{DataDir: dir})
-	if err != nil {
-		t.Fatalf("open second handle: %v", err)
-	}
-	t.Cleanup(func() { other.Close() })
+	other := openDir(t, dir, testKey)
 
 	const goroutines, each = 50, 4
 	var wg sync.WaitGroup
@@ -429,7 +438,7 @@ func TestAppendAuditConcurrent(t *testing.T) {
 	}
 
 	got := verify(t, db)
-	if want := (models.VerifyResult{Rows: goroutines * each, OK: true}); got != want {
+	if want := (models.VerifyResult{Rows: goroutines * each, OK: true}); !reflect.DeepEqual(got, want) {
 		t.Errorf("verify: got %+v, want %+v", got, want)
 	}
 }

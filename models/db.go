@@ -28,6 +28,8 @@ type DB struct {
 	auditMu sync.Mutex
 	// box seals account secrets; nil until SetSecretBox is called.
 	box *SecretBox
+	// auditKey keys the audit chain; nil until SetAuditKey is called.
+	auditKey *auditKey
 }
 
 // Options say where the database is.
@@ -53,9 +55,13 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
+		path := filepath.Join(opts.DataDir, SQLiteFile)
+		if err := ownerOnly(path); err != nil {
+			return nil, err
+		}
 		// WAL lets readers run beside the single writer; the busy timeout
 		// makes a second process (the CLI) wait instead of failing.
-		dsn := "file:" + filepath.Join(opts.DataDir, SQLiteFile) +
+		dsn := "file:" + path +
 			"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
 		dial = sqlite.Open(dsn)
 	}
@@ -96,16 +102,61 @@ func (db *DB) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
+// ownerOnly makes the SQLite database at path readable by its owner only:
+// it creates the file with mode 0600 when it is missing, and tightens an
+// existing database and its -wal, -shm and -journal files to 0600. SQLite
+// gives the files it creates beside a database that database's mode, so
+// they follow. It returns an error when a file cannot be created or
+// changed.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			err = os.Chmod(p, 0o600)
+		}
+		if err != nil {
+			return fmt.Errorf("database file mode: %w", err)
+		}
+	}
+	return nil
+}
+
 // Backup writes a consistent copy of a SQLite database to path while the
-// server runs. It returns ErrInvalid on PostgreSQL (use pg_dump there).
+// server runs, readable by its owner only (mode 0600). It returns
+// ErrConflict when path exists and ErrInvalid on PostgreSQL (use pg_dump
+// there).
 func (db *DB) Backup(ctx context.Context, path string) error {
 	if db.IsPostgres() {
 		return fmt.Errorf("backup: use pg_dump for PostgreSQL: %w", ErrInvalid)
 	}
-	if _, err := os.Stat(path); err == nil {
+	// Created empty first, with its mode: VACUUM INTO fills an empty file
+	// and keeps its permissions. O_EXCL also makes the existence check and
+	// the creation one step.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("backup: %s already exists: %w", path, ErrConflict)
 	}
-	return db.g.WithContext(ctx).Exec("VACUUM INTO ?", path).Error
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := db.g.WithContext(ctx).Exec("VACUUM INTO ?", path).Error; err != nil {
+		_ = os.Remove(path)
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
 }
 
 // migrate creates or updates the schema.

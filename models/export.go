@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // AuditWriter streams audit events into an export format. Its Write method
@@ -40,8 +42,8 @@ const utf8BOM = "\uFEFF"
 
 // NewAuditCSVWriter returns an AuditWriter producing RFC 4180 CSV: a UTF-8
 // byte order mark, a header row, then one row per event with times in
-// RFC 3339 UTC. Cells that a spreadsheet would run as a formula (starting
-// with = + - @, tab or carriage return) are prefixed with a single quote.
+// RFC 3339 UTC. Cells that a spreadsheet would run as a formula are
+// prefixed with a single quote (see DefuseCell).
 // Line breaks inside cells are written as CRLF, so a lone carriage return
 // inside a cell is dropped; the JSONL export keeps every byte.
 func NewAuditCSVWriter(w io.Writer) AuditWriter {
@@ -97,7 +99,7 @@ func (a *auditCSVWriter) Write(e *AuditEvent) error {
 		e.Hash,
 	)
 	for i, c := range a.row {
-		a.row[i] = defuseCell(c)
+		a.row[i] = DefuseCell(c)
 	}
 	if err := a.cw.Write(a.row); err != nil {
 		return fmt.Errorf("audit csv: %w", err)
@@ -116,16 +118,32 @@ func (a *auditCSVWriter) Close() error {
 	return nil
 }
 
-// defuseCell keeps a spreadsheet from treating c as a formula.
-func defuseCell(c string) string {
-	if c == "" {
-		return c
-	}
-	switch c[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + c
+// DefuseCell keeps a spreadsheet from running the CSV cell c as a formula:
+// when the first character a spreadsheet does not skip is = + - @ (or its
+// full-width form), a tab or a carriage return, c gets a leading single
+// quote. Spreadsheets drop leading NUL and other control characters,
+// zero-width and other invisible format characters (the byte-order mark
+// among them) and spaces before they parse a cell, so those are passed
+// over when looking; so are bytes that are not UTF-8. Other cells are
+// returned unchanged.
+func DefuseCell(c string) string {
+	for _, r := range c {
+		switch r {
+		case '=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠':
+			return "'" + c
+		}
+		if !skippedBySpreadsheets(r) {
+			return c
+		}
 	}
 	return c
+}
+
+// skippedBySpreadsheets reports whether r may stand before a formula's
+// first character without stopping a spreadsheet from running it.
+func skippedBySpreadsheets(r rune) bool {
+	return r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) ||
+		unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
 }
 
 // NewAuditJSONLWriter returns an AuditWriter producing JSON Lines: one object

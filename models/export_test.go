@@ -210,3 +210,40 @@ func jsonKeys(t *testing.T, line string) []string {
 	}
 	return keys
 }
+
+// TestDefuseCellLooksPastInvisibleCharacters: spreadsheets skip leading
+// NUL, zero-width characters, the byte-order mark and spaces, so a formula
+// behind them is defused as one at the start of the cell.
+func TestDefuseCellLooksPastInvisibleCharacters(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"=1+1", "'=1+1"},
+		{"\x00=1+1", "'\x00=1+1"},
+		{"\x00\x00@SUM(A1)", "'\x00\x00@SUM(A1)"},
+		{"\u200b=HYPERLINK(\"http://x\")", "'\u200b=HYPERLINK(\"http://x\")"},
+		{"\u200d\u2060+1", "'\u200d\u2060+1"},
+		{"\ufeff-2", "'\ufeff-2"},
+		{"\u00ad=x", "'\u00ad=x"},
+		{" =x", "' =x"},
+		{"\u3000\u200e=x", "'\u3000\u200e=x"},
+		{"\xff=x", "'\xff=x"},
+		{"\x00\t", "'\x00\t"},
+		{"\u200b\r=x", "'\u200b\r=x"},
+		{"＝1+1", "'＝1+1"},
+		{"\u034f\ufe0f=x", "'\u034f\ufe0f=x"},
+		{"plain = text", "plain = text"},
+		{"\u200bplain", "\u200bplain"},
+		{"a-b", "a-b"},
+		{"", ""},
+		{"\x00", "\x00"},
+	} {
+		if got := models.DefuseCell(tt.in); got != tt.want {
+			t.Errorf("DefuseCell(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// The audit export uses it on every cell.
+	out := export(t, newCSV, []string{"\u200b=cmd|' /C calc'!A0"})
+	if !strings.Contains(out, "'\u200b=cmd") {
+		t.Errorf("audit CSV does not defuse a formula behind a zero-width space:\n%q", out)
+	}
+}

@@ -36,11 +36,21 @@ func RandomToken(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// CreateSetupToken returns a new setup token valid for ttl.
+// CreateSetupToken returns a new setup token valid for ttl and revokes every
+// earlier one, so only the newest link printed works. It returns an error
+// when the database cannot be written.
 func (db *DB) CreateSetupToken(ctx context.Context, ttl time.Duration) (string, error) {
 	tok := RandomToken(24)
-	st := SetupToken{TokenHash: hashToken(tok), ExpiresAt: time.Now().UTC().Add(ttl)}
-	if err := db.g.WithContext(ctx).Create(&st).Error; err != nil {
+	now := time.Now().UTC()
+	st := SetupToken{TokenHash: hashToken(tok), ExpiresAt: now.Add(ttl)}
+	err := db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// A revoked token reads as used: checkSetup refuses it as expired.
+		if err := tx.Model(&SetupToken{}).Where("used_at IS NULL").Update("used_at", now).Error; err != nil {
+			return err
+		}
+		return tx.Create(&st).Error
+	})
+	if err != nil {
 		return "", fmt.Errorf("create setup token: %w", err)
 	}
 	return tok, nil

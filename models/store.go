@@ -88,6 +88,16 @@ func (s *Store) Reset() error {
 // Close does nothing: the database outlives the store.
 func (s *Store) Close() error { return nil }
 
+// CountStoreEntries returns how many sessions and counters are stored,
+// expired ones included (tests watch it for write amplification).
+func (db *DB) CountStoreEntries(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.g.WithContext(ctx).Model(&StoreEntry{}).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count store entries: %w", err)
+	}
+	return n, nil
+}
+
 // SweepExpired deletes expired entries and returns how many went.
 func (db *DB) SweepExpired(ctx context.Context) (int64, error) {
 	res := db.g.WithContext(ctx).Where("expires_at > ? AND expires_at < ?", time.Time{}, time.Now().UTC()).Delete(&StoreEntry{})

@@ -33,10 +33,13 @@ type User struct {
 	// Lang is a BCP 47 tag ("en", "zh-Hans"); empty follows the browser.
 	Lang string `gorm:"size:20"`
 	// TimeZone is an IANA zone name; empty means the server's zone.
-	TimeZone    string `gorm:"size:64"`
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	LastLoginAt *time.Time
+	TimeZone string `gorm:"size:64"`
+	// SessionEpoch moves with every password reset; a session records the
+	// epoch it signed in under and ends when the two differ.
+	SessionEpoch int64 `gorm:"not null;default:0"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  *time.Time
 }
 
 // IsAdmin reports whether u may change things.
@@ -265,7 +268,8 @@ func (db *DB) SetPreferences(ctx context.Context, id uint, lang, zone string) er
 	return nil
 }
 
-// SetPassword replaces a user's password. It returns a *FieldError for a
+// SetPassword replaces a user's password and moves their session epoch,
+// which ends every session signed in before. It returns a *FieldError for a
 // weak password and ErrNotFound for an unknown user.
 func (db *DB) SetPassword(ctx context.Context, id uint, pw string) error {
 	if err := CheckPassword(pw); err != nil {
@@ -275,7 +279,9 @@ func (db *DB) SetPassword(ctx context.Context, id uint, pw string) error {
 	if err != nil {
 		return err
 	}
-	res := db.g.WithContext(ctx).Model(&User{}).Where("id = ?", id).Update("password_hash", hash)
+	res := db.g.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(map[string]any{
+		"password_hash": hash, "session_epoch": gorm.Expr("session_epoch + 1"),
+	})
 	if res.Error != nil {
 		return fmt.Errorf("set password: %w", res.Error)
 	}

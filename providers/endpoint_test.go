@@ -93,7 +93,6 @@ func TestIsPublicAddr(t *testing.T) {
 		{"172.32.0.1", true},
 		{"100.128.0.1", true},
 		{"2001:4860:4860::8888", true},
-		{"::ffff:8.8.8.8", true},
 
 		{"127.0.0.1", false},
 		{"127.255.255.255", false},
@@ -123,6 +122,9 @@ func TestIsPublicAddr(t *testing.T) {
 		{"::ffff:127.0.0.1", false},
 		{"::ffff:169.254.169.254", false},
 		{"64:ff9b::a00:1", false},
+		// An IPv4-mapped form is refused even for a public IPv4 address: a
+		// dial to an IPv4 target is checked in its plain form.
+		{"::ffff:8.8.8.8", false},
 	}
 	for _, tt := range tests {
 		ip := netip.MustParseAddr(tt.addr)

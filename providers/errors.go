@@ -17,6 +17,13 @@ var (
 	ErrUnsupported  = errors.New("not supported by this provider")
 )
 
+// ErrRedirect is the cause (Error.Err) of a vendor call refused because the
+// endpoint answered with a redirect: vendor APIs do not redirect, and
+// following one would send the account's credentials (token headers,
+// signed or secret-bearing bodies) wherever the answer points. The Error's
+// Kind is ErrInvalid, since the endpoint setting is what is wrong.
+var ErrRedirect = errors.New("endpoint answered with a redirect")
+
 // Error is a vendor failure. It matches its Kind with errors.Is and keeps the
 // vendor's code and request id, which are safe to show; Message is the
 // vendor's own text, for logs only.

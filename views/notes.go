@@ -28,6 +28,9 @@ type NotesQuery struct {
 	Role     string
 	Text     string
 	Page     int
+	// PageText is the page as requested when it is not a valid number, so
+	// the form can show it beside its error.
+	PageText string
 	Refresh  bool
 }
 
@@ -200,7 +203,19 @@ type HistoryData struct {
 	AccountName string
 	Ticket      string
 	Note        string
-	Events      []models.AuditEvent
+	// Events has one row per change, newest first: an answered attempt is
+	// shown by its outcome row, an unanswered one (outcome unknown) by
+	// itself.
+	Events []models.AuditEvent
+}
+
+// historyOutcome is a history entry's outcome: "unknown" for an attempt
+// that was never answered.
+func historyOutcome(e models.AuditEvent) string {
+	if e.Outcome == models.OutcomeAttempt {
+		return "unknown"
+	}
+	return e.Outcome
 }
 
 // ConversationData is one ticket's timeline.

@@ -4,6 +4,7 @@ package web
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 )
 
@@ -23,8 +24,11 @@ type Config struct {
 	// SecureCookies marks cookies Secure; on by default unless the server
 	// listens on loopback over plain HTTP.
 	SecureCookies bool
-	// TrustProxy takes the client IP from X-Forwarded-For (behind a proxy).
-	TrustProxy bool
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed:
+	// when the socket peer is in one of them, the client is the nearest
+	// hop of X-Forwarded-For that is not. Empty: the socket peer is the
+	// client, whatever the header says.
+	TrustedProxies []netip.Prefix
 	// SessionTTL is how long an idle session lasts.
 	SessionTTL time.Duration
 	// LoginPerMinute limits failed sign-ins per IP and per email.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/ticketnotes/ticketnotes/models"
@@ -59,6 +61,13 @@ func (s *Server) StartDemo(ctx context.Context) (*Demo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("demo account %s: %w", in.Name, err)
 		}
+		// Only this account may reach this simulator; nothing else gets
+		// loopback (--demo no longer allows private endpoints globally).
+		addr, err := netip.ParseAddrPort(strings.TrimPrefix(pa.Endpoint, "http://"))
+		if err != nil {
+			return nil, fmt.Errorf("demo account %s: simulator address: %w", in.Name, err)
+		}
+		s.sandbox.Allow(a.ID, addr)
 		ev := &models.AuditEvent{Action: action, ActorEmail: "system:demo", Target: fmt.Sprintf("account:%d", a.ID),
 			AccountID: &a.ID, After: fmt.Sprintf(`{"name":%q,"endpoint":%q}`, a.Name, a.Endpoint), Outcome: models.OutcomeOK}
 		if err := s.db.AppendAudit(ctx, ev); err != nil {

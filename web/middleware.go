@@ -1,8 +1,10 @@
 package web
 
 import (
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -24,16 +26,23 @@ const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // securityHeaders sets the headers every response carries.
 func securityHeaders(secure bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		c.Set("Content-Security-Policy", csp)
-		c.Set("X-Content-Type-Options", "nosniff")
-		c.Set("X-Frame-Options", "DENY")
-		c.Set("Referrer-Policy", "same-origin")
-		c.Set("Cross-Origin-Opener-Policy", "same-origin")
-		c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if secure {
-			c.Set("Strict-Transport-Security", "max-age=31536000")
-		}
+		setSecurityHeaders(c, secure)
 		return c.Next()
+	}
+}
+
+// setSecurityHeaders sets the CSP, nosniff and the other headers of every
+// response; the error handler calls it too, for the answers the server
+// gives before any middleware runs (413, 431).
+func setSecurityHeaders(c *fiber.Ctx, secure bool) {
+	c.Set("Content-Security-Policy", csp)
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	if secure {
+		c.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 }
 
@@ -118,6 +127,53 @@ func noStore(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// clientIP works out the request's client address once: the socket peer,
+// unless the peer is a trusted proxy; then X-Forwarded-For is read from the
+// right (the hop the proxy itself appended) and the first address that is
+// not a trusted proxy is the client. Hops further left were written by the
+// client and may be forged, so they count only behind trusted proxies.
+func clientIP(trusted []netip.Prefix) fiber.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(c *fiber.Ctx) error {
+		peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+		handlers.SetClientIP(c, forwardedClient(peer.Unmap(), c.Request().Header.PeekAll(fiber.HeaderXForwardedFor), isTrusted).String())
+		return c.Next()
+	}
+}
+
+// forwardedClient returns the client behind peer given the X-Forwarded-For
+// header lines xff (a list of hops, nearest last).
+func forwardedClient(peer netip.Addr, xff [][]byte, trusted func(netip.Addr) bool) netip.Addr {
+	client := peer
+	if !trusted(peer) {
+		return client
+	}
+	var hops []string
+	for _, line := range xff {
+		hops = append(hops, strings.Split(string(line), ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			// A hop that is not an address cannot be followed further:
+			// the last trusted hop saw the connection from client.
+			return client
+		}
+		client = a.Unmap().WithZone("")
+		if !trusted(client) {
+			return client
+		}
+	}
+	return client
+}
+
 // requestLogger gives the request a logger carrying its id and logs one
 // line when it ends.
 func requestLogger(log *slog.Logger) fiber.Handler {
@@ -139,13 +195,19 @@ func requestLogger(log *slog.Logger) fiber.Handler {
 			level = slog.LevelDebug
 		}
 		l.Log(c.UserContext(), level, "request", "method", c.Method(), "path", c.Path(), "status", status,
-			"duration_ms", time.Since(start).Milliseconds(), "ip", c.IP())
+			"duration_ms", time.Since(start).Milliseconds(), "ip", handlers.ClientIP(c))
 		return err
 	}
 }
 
+// sessionRefresh is how often an active session is saved to extend it: a
+// save per request would write the database on every page view.
+const sessionRefresh = time.Minute
+
 // loadViewer reads the session, loads the signed-in user (a disabled or
-// deleted user's session is ended) and picks language and time zone.
+// deleted user's session, or one signed in before a password reset, is
+// ended), exposes the session's CSRF token and picks language and time zone.
+// It writes nothing for a request without a session.
 func loadViewer(store *session.Store, users handlers.UserStore, cat *i18n.Catalog, serverZone *time.Location) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		sess, err := store.Get(c)
@@ -153,11 +215,23 @@ func loadViewer(store *session.Store, users handlers.UserStore, cat *i18n.Catalo
 			return err
 		}
 		var u *models.User
+		tok, _ := sess.Get(handlers.SessionCSRFKey).(string)
 		if id, ok := sess.Get(handlers.SessionUserKey).(uint); ok {
+			epoch, _ := sess.Get(handlers.SessionEpochKey).(int64)
 			u, err = users.UserByID(c.UserContext(), id)
-			if err != nil || u.Disabled {
-				u = nil
+			if err != nil || u.Disabled || u.SessionEpoch != epoch {
+				u, tok = nil, ""
 				if err := sess.Destroy(); err != nil {
+					return err
+				}
+			}
+		}
+		if tok != "" {
+			handlers.SetCSRF(c, tok)
+			seen, _ := sess.Get(handlers.SessionSeenKey).(int64)
+			if now := time.Now(); now.Sub(time.Unix(seen, 0)) > sessionRefresh {
+				sess.Set(handlers.SessionSeenKey, now.Unix())
+				if err := sess.Save(); err != nil {
 					return err
 				}
 			}
@@ -171,6 +245,40 @@ func loadViewer(store *session.Store, users handlers.UserStore, cat *i18n.Catalo
 			handlers.LoadZone(zone, serverZone))
 		return c.Next()
 	}
+}
+
+// csrfProtect refuses a change (any method but GET, HEAD and OPTIONS) whose
+// token, from the X-CSRF-Token header or the _csrf field of the body, is not
+// the session's. A request without a session has no token and is refused.
+func csrfProtect(refuse fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		switch c.Method() {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return c.Next()
+		}
+		want, sent := handlers.CSRF(c), csrfFromHeaderOrForm(c)
+		if want == "" || sent == "" || subtle.ConstantTimeCompare([]byte(want), []byte(sent)) != 1 {
+			return refuse(c)
+		}
+		return c.Next()
+	}
+}
+
+// csrfFromHeaderOrForm takes the token from the X-CSRF-Token header (htmx)
+// or the _csrf field of a form body (plain forms, which work without
+// JavaScript). Never from the query string: a URL lands in logs, history
+// and Referer headers.
+func csrfFromHeaderOrForm(c *fiber.Ctx) string {
+	if t := c.Get("X-CSRF-Token"); t != "" {
+		return t
+	}
+	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) {
+		if f, err := c.MultipartForm(); err == nil && len(f.Value["_csrf"]) > 0 {
+			return f.Value["_csrf"][0]
+		}
+		return ""
+	}
+	return string(c.Request().PostArgs().Peek("_csrf"))
 }
 
 // Access says who may call a route.
@@ -198,7 +306,7 @@ func guard(base *handlers.Base, r Route) fiber.Handler {
 		}
 		u := handlers.Viewer(c)
 		if u == nil {
-			if c.Method() == http.MethodGet && !handlers.IsHTMX(c) {
+			if (c.Method() == http.MethodGet || c.Method() == http.MethodHead) && !handlers.IsHTMX(c) {
 				return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), http.StatusSeeOther)
 			}
 			if handlers.IsHTMX(c) {

@@ -12,14 +12,13 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/csrf"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/gofiber/fiber/v2/middleware/session"
 
 	"github.com/ticketnotes/ticketnotes/handlers"
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/providers"
 	"github.com/ticketnotes/ticketnotes/providers/fanout"
 	"github.com/ticketnotes/ticketnotes/providers/registry"
 	"github.com/ticketnotes/ticketnotes/static"
@@ -38,6 +37,7 @@ type Server struct {
 	sessions    *session.Store
 	base        *handlers.Base
 	loginLimits []fiber.Handler
+	sandbox     *providers.Sandbox
 	h           struct {
 		health   *handlers.Health
 		auth     *handlers.Auth
@@ -67,6 +67,18 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	db.SetSecretBox(box)
+	if err := db.SetAuditKey(key); err != nil {
+		return nil, err
+	}
+	// A database from before the keyed chain is keyed once, here; the rows
+	// before stay verifiable behind the first keyed row.
+	unkeyed, err := db.UpgradeAudit(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	if unkeyed > 0 {
+		log.Warn("audit log keyed: rows before were written without the audit key", "unkeyed_rows", unkeyed)
+	}
 
 	s := &Server{cfg: cfg, db: db, log: log}
 	s.sessions = session.New(session.Config{
@@ -77,13 +89,20 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 		CookieSecure:   cfg.SecureCookies,
 		CookieSameSite: "Lax",
 	})
-	s.base = &handlers.Base{Audit: db, Log: log, Catalog: cat, Demo: cfg.Demo}
+	s.base = &handlers.Base{Audit: db, Log: log, Catalog: cat, Demo: cfg.Demo, Refusals: &handlers.Refusals{
+		PerWindow: refusalRowsPerWindow, PerWindowUser: refusalRowsPerWindowUser, Window: time.Minute, MaxClients: 10000,
+	}}
+	// --demo's sandbox accounts may reach their simulators on loopback; the
+	// list lives in memory, so no account an admin adds is ever on it.
+	s.sandbox = &providers.Sandbox{}
 	reg := registry.New(cfg.AllowPrivateEndpoints)
+	reg.Sandbox = s.sandbox
 	clients := &handlers.Clients{Accounts: db, Registry: reg}
 	s.h.health = handlers.NewHealth(db, Version)
 	s.h.auth = handlers.NewAuth(s.base, db, s.sessions)
 	s.h.accounts = handlers.NewAccounts(s.base, clients, cfg.AllowPrivateEndpoints)
-	s.h.users = handlers.NewUsers(s.base, db)
+	s.h.accounts.Sandbox = s.sandbox
+	s.h.users = handlers.NewUsers(s.base, db, s.sessions)
 	s.h.audit = handlers.NewAudit(s.base, db)
 	fetch := fanout.New(fanout.Options{TTL: cfg.CacheTTL})
 	s.h.notes = handlers.NewNotes(s.base, clients, fetch, db.Store("form:"), db)
@@ -92,31 +111,47 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	s.loginLimits = s.newLoginLimits()
 
 	s.app = fiber.New(fiber.Config{
-		AppName:                 "ticketnotes",
-		ErrorHandler:            s.base.HandleError,
-		DisableStartupMessage:   true,
-		BodyLimit:               1 << 20,
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            90 * time.Second,
-		IdleTimeout:             120 * time.Second,
-		EnableTrustedProxyCheck: cfg.TrustProxy,
-		ProxyHeader:             proxyHeader(cfg.TrustProxy),
+		AppName: "ticketnotes",
+		// The one app-wide rule for request memory: every string Fiber
+		// hands out (Params, Query, FormValue, headers, cookies) is a copy.
+		// Without it they point into fasthttp's reused buffers and change
+		// under later requests once kept, for example as cache keys.
+		Immutable:             true,
+		ErrorHandler:          s.handleError,
+		DisableStartupMessage: true,
+		BodyLimit:             1 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          90 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		// Fiber's own proxy handling stays off: c.IP() is the socket peer,
+		// and the client address is worked out once, in clientIP.
 	})
 	s.mount(cat)
 	return s, nil
 }
 
-func proxyHeader(trust bool) string {
-	if trust {
-		return fiber.HeaderXForwardedFor
-	}
-	return ""
+// handleError is the app's error handler. The server answers some errors
+// (413 body too large, 431 headers too large) before any middleware ran, so
+// the headers every response carries are set here too; an error page is
+// never cached.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	setSecurityHeaders(c, s.cfg.SecureCookies)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return s.base.HandleError(c, err)
 }
+
+// How many denied attempts a client writes in full per minute before the
+// rest are counted into one row: an anonymous IP, and a signed-in user.
+const (
+	refusalRowsPerWindow     = 10
+	refusalRowsPerWindowUser = 60
+)
 
 // mount installs the middleware and the route table.
 func (s *Server) mount(cat *i18n.Catalog) {
 	app := s.app
 	app.Use(recover.New())
+	app.Use(clientIP(s.cfg.TrustedProxies))
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
 	app.Use(requestLogger(s.log))
 	app.Use(securityHeaders(s.cfg.SecureCookies))
@@ -124,43 +159,27 @@ func (s *Server) mount(cat *i18n.Catalog) {
 	app.Use(strings.TrimSuffix(static.Prefix, "/"), staticFiles())
 	app.Use(noStore)
 	app.Use(loadViewer(s.sessions, s.db, cat, time.Local))
-	app.Use(csrf.New(csrf.Config{
-		Session:        s.sessions,
-		Extractor:      csrfFromHeaderOrForm,
-		ContextKey:     handlers.CSRFLocalKey,
-		CookieName:     "tn_csrf",
-		CookieHTTPOnly: true,
-		CookieSecure:   s.cfg.SecureCookies,
-		CookieSameSite: "Lax",
-		Expiration:     s.cfg.SessionTTL,
-		ErrorHandler: func(c *fiber.Ctx, err error) error {
-			_ = s.base.Record(c, handlers.Event{Action: "request.csrf", Target: c.Method() + " " + c.Path(),
-				Outcome: models.OutcomeDenied, Message: "missing or invalid CSRF token"})
-			return fiber.NewError(http.StatusForbidden, s.base.T(c).T("error.csrf"))
-		},
+	app.Use(csrfProtect(func(c *fiber.Ctx) error {
+		_ = s.base.Record(c, handlers.Event{Action: "request.csrf", Target: c.Method() + " " + c.Path(),
+			Outcome: models.OutcomeDenied, Message: "missing or invalid CSRF token"})
+		return fiber.NewError(http.StatusForbidden, s.base.T(c).T("error.csrf"))
 	}))
 	s.Routes = s.routes()
 	for _, r := range s.Routes {
 		hs := append([]fiber.Handler{guard(s.base, r)}, r.Before...)
 		app.Add(r.Method, r.Path, append(hs, r.Handler)...)
+		// app.Get would also answer HEAD; app.Add does not. HEAD runs the
+		// GET handler and fasthttp drops the body.
+		if r.Method == http.MethodGet {
+			app.Add(http.MethodHead, r.Path, append(hs, r.Handler)...)
+		}
 	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }
 
-// csrfFromHeaderOrForm takes the token from the X-CSRF-Token header (htmx)
-// or the _csrf form field (plain forms, which work without JavaScript).
-func csrfFromHeaderOrForm(c *fiber.Ctx) (string, error) {
-	if t := c.Get("X-CSRF-Token"); t != "" {
-		return t, nil
-	}
-	if t := c.FormValue("_csrf"); t != "" {
-		return t, nil
-	}
-	return "", csrf.ErrTokenNotFound
-}
-
-// newLoginLimits limits sign-in failures per IP and per email; the counts
-// live in the database so every instance shares them.
+// newLoginLimits limits sign-in failures per IP and per email (half as many
+// per email); the counts live in the database so every instance shares
+// them. Only failures count.
 func (s *Server) newLoginLimits() []fiber.Handler {
 	store := s.db.Store("limit:")
 	reached := func(c *fiber.Ctx) error {
@@ -169,18 +188,23 @@ func (s *Server) newLoginLimits() []fiber.Handler {
 			Outcome: models.OutcomeDenied, Message: "rate limited"})
 		return fiber.NewError(http.StatusTooManyRequests)
 	}
-	perIP := limiter.New(limiter.Config{
-		Max: s.cfg.LoginPerMinute, Expiration: time.Minute, Storage: store, SkipSuccessfulRequests: true,
-		KeyGenerator: func(c *fiber.Ctx) string { return "ip:" + c.IP() }, LimitReached: reached,
-	})
-	perEmail := limiter.New(limiter.Config{
-		Max: s.cfg.LoginPerMinute / 2, Expiration: time.Minute, Storage: store, SkipSuccessfulRequests: true,
-		KeyGenerator: func(c *fiber.Ctx) string {
+	perIP := &handlers.FailureLimit{
+		Store: store, Max: s.cfg.LoginPerMinute, Window: time.Minute, Reached: reached,
+		Key: func(c *fiber.Ctx) string { return "ip:" + handlers.ClientIP(c) },
+	}
+	perEmail := &handlers.FailureLimit{
+		Store: store, Max: s.cfg.LoginPerMinute / 2, Window: time.Minute, Reached: reached,
+		Key: func(c *fiber.Ctx) string {
 			return "email:" + strings.ToLower(strings.TrimSpace(c.FormValue("email")))
 		},
-		LimitReached: reached,
-	})
-	return []fiber.Handler{perIP, perEmail}
+	}
+	return []fiber.Handler{perIP.Handler(), perEmail.Handler()}
+}
+
+// flushRefusals writes the rows counting refusals whose minute is over (all
+// of them with all, at shutdown).
+func (s *Server) flushRefusals(ctx context.Context, all bool) error {
+	return s.base.FlushRefusals(ctx, all)
 }
 
 // App returns the Fiber app, for tests (app.Test) and serving.
@@ -213,20 +237,31 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.app.ShutdownWithTimeout(10 * time.Second); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Counted refusals are written before the process goes.
+	if err := s.flushRefusals(context.WithoutCancel(ctx), true); err != nil {
+		s.log.Warn("write counted refusals", "err", err)
+	}
 	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return nil
 }
 
-// sweep deletes expired sessions and counters every few minutes.
+// sweep writes counted refusals every minute and deletes expired sessions
+// and counters every few minutes.
 func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
+	minute := time.NewTicker(time.Minute)
+	defer minute.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-minute.C:
+			if err := s.flushRefusals(ctx, false); err != nil {
+				s.log.Warn("write counted refusals", "err", err)
+			}
 		case <-t.C:
 			if n, err := s.db.SweepExpired(ctx); err != nil {
 				s.log.Warn("sweep expired sessions", "err", err)

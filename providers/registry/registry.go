@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"syscall"
 	"time"
@@ -21,13 +22,26 @@ import (
 type Registry struct {
 	// AllowPrivate lets clients dial loopback and private addresses.
 	AllowPrivate bool
+	// Sandbox lists the demo's sandbox accounts (--demo): each may dial its
+	// own simulator's loopback address and nothing else internal. nil: none.
+	Sandbox *providers.Sandbox
+	// Resolver looks up vendor host names; nil means net.DefaultResolver.
+	Resolver *net.Resolver
 	// HTTPClient, when set, is used by every client (tests).
 	HTTPClient *http.Client
 
-	once    sync.Once
-	shared  *http.Client
-	mu      sync.Mutex
-	clients map[uint]cached
+	once      sync.Once
+	shared    *http.Client
+	mu        sync.Mutex
+	clients   map[uint]cached
+	sandboxed map[uint]sandboxClient
+}
+
+// sandboxClient is the HTTP client of one sandbox account, whose dial
+// guard lets exactly addr through.
+type sandboxClient struct {
+	addr netip.AddrPort
+	hc   *http.Client
 }
 
 type cached struct {
@@ -63,17 +77,52 @@ func (r *Registry) httpClient() *http.Client {
 		return r.HTTPClient
 	}
 	r.once.Do(func() {
-		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		var check func(address string) error
 		if !r.AllowPrivate {
-			d.Control = func(_, address string, _ syscall.RawConn) error { return providers.CheckDialAddress(address) }
+			check = providers.CheckDialAddress
 		}
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = d.DialContext
-		t.Proxy = nil // vendor calls go direct; a proxy would bypass the dial check
-		t.MaxIdleConnsPerHost = 16
-		r.shared = &http.Client{Transport: t}
+		r.shared = r.newHTTPClient(check)
 	})
 	return r.shared
+}
+
+// clientFor returns the HTTP client account id dials with: the shared one,
+// or for a sandbox account one that also reaches its simulator. r.mu is held.
+func (r *Registry) clientFor(id uint) *http.Client {
+	addr, ok := r.Sandbox.Addr(id)
+	if !ok || r.AllowPrivate || r.HTTPClient != nil {
+		return r.httpClient()
+	}
+	if c, ok := r.sandboxed[id]; ok && c.addr == addr {
+		return c.hc
+	}
+	if r.sandboxed == nil {
+		r.sandboxed = map[uint]sandboxClient{}
+	}
+	hc := r.newHTTPClient(func(address string) error {
+		// The dialled address is compared, not the endpoint's host, so DNS
+		// cannot widen the allowance.
+		if ap, err := netip.ParseAddrPort(address); err == nil && ap == addr {
+			return nil
+		}
+		return providers.CheckDialAddress(address)
+	})
+	r.sandboxed[id] = sandboxClient{addr: addr, hc: hc}
+	return hc
+}
+
+// newHTTPClient returns a client whose dialer runs check (when not nil) on
+// every resolved address before connecting.
+func (r *Registry) newHTTPClient(check func(address string) error) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Resolver: r.Resolver}
+	if check != nil {
+		d.Control = func(_, address string, _ syscall.RawConn) error { return check(address) }
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = d.DialContext
+	t.Proxy = nil // vendor calls go direct; a proxy would bypass the dial check
+	t.MaxIdleConnsPerHost = 16
+	return &http.Client{Transport: t}
 }
 
 // Client returns the client for acct, building it when the account is new
@@ -88,7 +137,7 @@ func (r *Registry) Client(acct providers.Account, version string, opts providers
 	if c, ok := r.clients[acct.ID]; ok && c.version == version && acct.ID != 0 {
 		return c.p, nil
 	}
-	opts.HTTPClient = r.httpClient()
+	opts.HTTPClient = r.clientFor(acct.ID)
 	p, err := Build(acct, opts)
 	if err != nil {
 		return nil, err

@@ -1,11 +1,13 @@
 // Package vendorhttp is the HTTP behaviour all vendor clients share: a
 // request-rate limit per account, a timeout per attempt, reads retried with
 // capped exponential backoff and jitter (honouring Retry-After), writes never
-// retried, and response bodies read under a size limit.
+// retried, redirects never followed, and response bodies read under a size
+// limit.
 package vendorhttp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -73,7 +75,7 @@ func New(kind providers.Kind, opts providers.Options, defaultRate float64, defau
 	hc := &http.Client{
 		Transport:     &limitedTransport{next: transport, limiter: rate.NewLimiter(rate.Limit(rps), burst)},
 		Timeout:       timeout,
-		CheckRedirect: base.CheckRedirect,
+		CheckRedirect: refuseRedirect,
 		Jar:           base.Jar,
 	}
 	retries := opts.MaxRetries
@@ -134,7 +136,39 @@ func (c *Client) finish(resp *http.Response, err error, op string) (*Response, e
 }
 
 func (c *Client) netError(op string, err error) error {
+	var re *redirectError
+	if errors.As(err, &re) {
+		return &providers.Error{Provider: c.kind, Op: op, Kind: providers.ErrInvalid, Status: re.status,
+			Detail: "Location: " + re.to, Err: providers.ErrRedirect}
+	}
 	return &providers.Error{Provider: c.kind, Op: op, Kind: providers.ErrUnavailable, Err: err}
+}
+
+// redirectError is what refuseRedirect stops a redirect with.
+type redirectError struct {
+	status int
+	to     string // host of the Location
+}
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("HTTP %d redirect to %s refused", e.status, e.to)
+}
+
+// refuseRedirect is every vendor client's redirect policy: follow none.
+// Vendor APIs answer in place; a redirect means a wrong or hijacked
+// endpoint, and following it would re-send the Sendbird token header, the
+// Feishu app_secret body (307/308 keep the body) or Alibaba's signed
+// request to another host. The next request is never sent.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	status := 0
+	if req.Response != nil {
+		status = req.Response.StatusCode
+	}
+	to := req.URL.Host
+	if len(to) > 100 { // shown on the account page; a host is never longer
+		to = to[:100]
+	}
+	return &redirectError{status: status, to: to}
 }
 
 // checkRetry retries what DefaultRetryPolicy retries (network errors, 429,
@@ -142,6 +176,11 @@ func (c *Client) netError(op string, err error) error {
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
+	}
+	// A redirect stays refused however often it is asked.
+	var re *redirectError
+	if errors.As(err, &re) {
+		return false, nil
 	}
 	// A wait longer than the cap is not retried: the vendor's answer (429 or
 	// 5xx) is returned as it is, with its code and request id.
