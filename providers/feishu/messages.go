@@ -282,14 +282,19 @@ func (c *Client) notesAcrossTickets(ctx context.Context, q providers.Query, op s
 // page 1 tells the total, the rest are fetched concurrently. It reports
 // truncated when maxMessagePages cut the chat.
 func (c *Client) ticketMessages(ctx context.Context, ticketID string, from, to time.Time, op string) ([]rawMessage, bool, error) {
+	return c.ticketMessagesUpTo(ctx, ticketID, from, to, op, maxMessagePages)
+}
+
+// ticketMessagesUpTo is ticketMessages reading at most pageCap pages.
+func (c *Client) ticketMessagesUpTo(ctx context.Context, ticketID string, from, to time.Time, op string, pageCap int) ([]rawMessage, bool, error) {
 	first, total, err := c.messagePage(ctx, ticketID, from, to, 1, op)
 	if err != nil {
 		return nil, false, err
 	}
 	pages := (total + messagePageSize - 1) / messagePageSize
 	truncated := false
-	if pages > maxMessagePages {
-		pages, truncated = maxMessagePages, true
+	if pages > pageCap {
+		pages, truncated = pageCap, true
 	}
 	all := first
 	switch {
@@ -313,7 +318,7 @@ func (c *Client) ticketMessages(ctx context.Context, ticketID string, from, to t
 	case total <= 0 && len(first) == messagePageSize:
 		// No total given: walk on until a short page.
 		for p := 2; ; p++ {
-			if p > maxMessagePages {
+			if p > pageCap {
 				truncated = true
 				break
 			}

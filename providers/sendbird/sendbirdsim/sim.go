@@ -107,10 +107,10 @@ type Server struct {
 	token string
 	now   func() time.Time
 
-	mu       sync.Mutex
-	agents   []agent
-	tickets  map[int64]*ticket
-	notes    map[int64]*note
+	mu      sync.Mutex
+	agents  []agent
+	tickets map[int64]*ticket
+	notes   map[int64]*note
 	// byID is notes sorted by id, rebuilt after a note is added or
 	// removed (nil then), so a page of a large seed is not a sort.
 	byID     []*note
