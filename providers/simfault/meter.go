@@ -35,7 +35,7 @@ func (m *Meter) Hit() {
 func (m *Meter) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	*m = Meter{}
+	m.perSec, m.first, m.last, m.n = nil, time.Time{}, time.Time{}, 0
 }
 
 // MeterStats sums up a Meter.

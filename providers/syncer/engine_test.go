@@ -229,10 +229,17 @@ func TestCancelledPassResumes(t *testing.T) {
 				t.Fatalf("after cancel the archive holds %d of %d notes, want some", stored, len(w.vendorNotes(id)))
 			}
 
+			w.meter(id).Reset()
 			e2 := w.engine(t, Options{Window: 7 * day, Workers: 2})
 			st, err = e2.Pass(ctxT(t, time.Minute), id, false)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The resumed pass reads only what was left: the ticket list
+			// and the units not stored (one call each here; two spare for
+			// a token fetch and a window's second page).
+			if calls, left := w.meter(id).Stats().Requests, saved.Total-saved.Done; calls > 1+left+2 {
+				t.Errorf("resumed pass made %d vendor calls for %d units left", calls, left)
 			}
 			if st.Kind != PassBackfill || !st.StartedAt.Equal(saved.StartedAt) || st.Checkpoint != nil {
 				t.Fatalf("resumed state = %+v, want the backfill started at %v finished", st, saved.StartedAt)
@@ -269,9 +276,14 @@ func TestCrashedPassResumes(t *testing.T) {
 				t.Fatalf("pass before the lease lapsed: %v, want ErrLeaseHeld", err)
 			}
 			time.Sleep(ttl + 50*time.Millisecond)
+			saved := w.store.state(id)
+			w.meter(id).Reset()
 			st, err := e2.Pass(ctxT(t, time.Minute), id, false)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if calls, left := w.meter(id).Stats().Requests, saved.Total-saved.Done; calls > 1+left+2 {
+				t.Errorf("resumed pass made %d vendor calls for %d units left", calls, left)
 			}
 			if st.Kind != PassBackfill || st.Running() {
 				t.Fatalf("resumed state = %+v", st)

@@ -136,7 +136,10 @@ func (r *run) finish(ctx context.Context, err error) (State, error) {
 		return r.st, nil
 	}
 	r.st.Err = passError(err, r.where, now)
-	if ctx.Err() != nil && !errors.Is(err, errLeaseLost) {
+	switch {
+	case context.Cause(ctx) == errLeaseLost:
+		r.st.Err.Kind = "lease lost"
+	case ctx.Err() != nil:
 		// Cancelled from outside (shutdown, Remove): not the vendor's
 		// fault, whatever the interrupted call reported.
 		r.st.Err.Kind = "interrupted"

@@ -1,0 +1,192 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ticketnotes/ticketnotes/providers"
+	"github.com/ticketnotes/ticketnotes/providers/simfault"
+)
+
+// A backfill at each vendor's default rate uses at least 90 % of it on
+// average and never more than the rate in any wall-clock second, as the
+// simulators count requests.
+func TestBackfillRateWithinLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about ten seconds")
+	}
+	t.Parallel()
+	// Default client options: the vendors' default rates (Alibaba 5/s,
+	// Sendbird 10/s, Feishu 15/s) and bursts.
+	w := newWorld(t, worldOpts{sim: 3000})
+	e := w.engine(t, Options{})
+	type outcome struct {
+		id  uint
+		err error
+	}
+	done := make(chan outcome, len(accountIDs))
+	for _, id := range accountIDs {
+		go func() {
+			_, err := e.Pass(ctxT(t, 2*time.Minute), id, false)
+			done <- outcome{id, err}
+		}()
+	}
+	limits := map[uint]int{aliID: 5, sbID: 10, fsID: 15}
+	for range accountIDs {
+		o := <-done
+		if o.err != nil {
+			t.Fatalf("%s: %v", name(o.id), o.err)
+		}
+		st := w.meter(o.id).Stats()
+		t.Logf("%s: %d requests, at most %d in a second, %.2f/s on average (limit %d/s)",
+			name(o.id), st.Requests, st.MaxPerSecond, st.Rate, limits[o.id])
+		if st.MaxPerSecond > limits[o.id] {
+			t.Errorf("%s: %d requests in one second, limit %d", name(o.id), st.MaxPerSecond, limits[o.id])
+		}
+		if st.Requests >= 20 && st.Rate < 0.9*float64(limits[o.id]) {
+			t.Errorf("%s: %.2f requests/s on average, want at least 90 %% of %d", name(o.id), st.Rate, limits[o.id])
+		}
+		w.checkExact(t, o.id)
+	}
+}
+
+// An incremental pass with nothing changed costs one ticket-list call per
+// page plus one read per open ticket (Alibaba, Feishu), or the ticket list
+// plus one window page (Sendbird).
+func TestIncrementalCallCount(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{client: fast})
+	e := w.engine(t, Options{})
+	ctx := ctxT(t, time.Minute)
+	for _, id := range accountIDs {
+		if _, err := e.Pass(ctx, id, false); err != nil {
+			t.Fatal(err)
+		}
+		w.meter(id).Reset()
+	}
+	want := map[uint]int{
+		aliID: 1 + w.ali.OpenTickets(), // one ListTickets page of 100, ListTicketNotes per open ticket
+		sbID:  1 + 1,                   // one /tickets page of 500, one /ticket_notes page for the last day or two
+		fsID:  1 + w.fs.OpenTickets(),  // one tickets page of 200 (token cached), messages per open ticket
+	}
+	for _, id := range accountIDs {
+		st, err := e.Pass(ctx, id, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := w.meter(id).Stats().Requests
+		t.Logf("%s: incremental pass with nothing changed: %d calls (%d %s)", name(id), got, st.Total, st.Unit)
+		if got != want[id] {
+			t.Errorf("%s: %d vendor calls, want %d", name(id), got, want[id])
+		}
+		w.checkExact(t, id)
+	}
+}
+
+var faultKinds = []struct {
+	name  string
+	fault simfault.Fault
+	kind  error
+}{
+	{"rate limit", simfault.RateLimit, providers.ErrRateLimited},
+	{"server error", simfault.ServerError, providers.ErrUnavailable},
+	{"timeout", simfault.Timeout, providers.ErrUnavailable},
+	{"malformed", simfault.Malformed, providers.ErrUnavailable},
+	{"expired token", simfault.ExpiredToken, providers.ErrUnauthorized},
+}
+
+// Each fault kind on one account, from its first request on: that
+// account's pass fails saying where and why, while the other two, run by
+// the same engine at the same time, sync completely and are not held up.
+func TestFaultOnOneAccount(t *testing.T) {
+	t.Parallel()
+	for i, fk := range faultKinds {
+		bad := accountIDs[i%len(accountIDs)]
+		t.Run(fmt.Sprintf("%s on %s", fk.name, name(bad)), func(t *testing.T) {
+			t.Parallel()
+			client := fast
+			client.Timeout = 300 * time.Millisecond
+			client.MaxRetries = 1
+			w := newWorld(t, worldOpts{client: client})
+			w.faults(bad).Arm(fk.fault, -1)
+			w.faults(bad).SetLatency(200 * time.Millisecond) // slow as well as failing
+			finished := make(chan uint, 3)
+			e := w.engine(t, Options{Interval: time.Hour, OnProgress: func(id uint, st State) {
+				if !st.Running() {
+					finished <- id
+				}
+			}})
+			ctx, cancel := context.WithCancel(context.Background())
+			ran := make(chan error, 1)
+			go func() { ran <- e.Run(ctx) }()
+			var order []uint
+			for len(order) < 3 {
+				select {
+				case id := <-finished:
+					order = append(order, id)
+				case <-time.After(time.Minute):
+					t.Fatalf("passes finished: %v", order)
+				}
+			}
+			cancel()
+			if err := <-ran; err != nil {
+				t.Fatal(err)
+			}
+			if order[2] != bad {
+				t.Errorf("finish order %v: the failing account %d held up another", order, bad)
+			}
+			for _, id := range accountIDs {
+				st := w.store.state(id)
+				if id != bad {
+					if st.Err != nil || st.LastOKAt.IsZero() {
+						t.Errorf("%s: state %+v, err %+v; want a good pass", name(id), st, st.Err)
+					}
+					w.checkExact(t, id)
+					continue
+				}
+				if st.Err == nil || st.Err.Kind != fk.kind.Error() || st.Err.Where != "ticket list" || !st.LastOKAt.IsZero() {
+					t.Errorf("%s: err %+v, want %q at the ticket list", name(id), st.Err, fk.kind)
+				}
+			}
+		})
+	}
+}
+
+// A fault in the middle of a pass keeps everything stored before it and
+// says where the pass stopped; the next pass resumes there and completes.
+func TestFaultMidPassKeepsWhatWasStored(t *testing.T) {
+	t.Parallel()
+	for _, id := range accountIDs {
+		t.Run(name(id), func(t *testing.T) {
+			t.Parallel()
+			client := fast
+			client.MaxRetries = -1
+			w := newWorld(t, worldOpts{client: client})
+			var once sync.Once
+			e := w.engine(t, Options{Window: 7 * day, Workers: 1, OnProgress: func(pid uint, st State) {
+				if st.Done == 2 && st.Running() {
+					once.Do(func() { w.faults(id).Arm(simfault.ServerError, 1) })
+				}
+			}})
+			st, err := e.Pass(ctxT(t, time.Minute), id, false)
+			if err == nil || st.Err == nil || st.Err.Kind != providers.ErrUnavailable.Error() || st.Err.Status != 500 {
+				t.Fatalf("pass: %v, state err %+v; want a 500", err, st.Err)
+			}
+			if st.Err.Where == "" || st.Err.Where == "ticket list" || st.Done < 2 || st.Checkpoint == nil {
+				t.Fatalf("state %+v, err %+v: want where it stopped after 2 units", st, st.Err)
+			}
+			kept := len(w.store.live(id))
+			if kept == 0 {
+				t.Fatal("nothing stored before the fault was kept")
+			}
+			st, err = e.Pass(ctxT(t, time.Minute), id, false)
+			if err != nil || st.Kind != PassBackfill {
+				t.Fatalf("resumed pass: %v, %+v", err, st)
+			}
+			w.checkExact(t, id)
+		})
+	}
+}
