@@ -38,6 +38,11 @@ func TestBackfillThenIncrementalIsExact(t *testing.T) {
 	if _, err := w.fs.PutMessage(w.fs.TicketIDs()[0], "new at the vendor", now); err != nil {
 		t.Fatal(err)
 	}
+	// A Sendbird ticket opened since: its note makes the pass list tickets.
+	fresh := w.sb.PutTicket("opened since the backfill", now.Add(-time.Minute))
+	if _, err := w.sb.PutNote(fresh, "on a new ticket", now); err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range accountIDs {
 		st, err := e.Pass(ctx, id, false)
 		if err != nil {
@@ -47,6 +52,12 @@ func TestBackfillThenIncrementalIsExact(t *testing.T) {
 			t.Fatalf("%s incremental state = %+v", name(id), st)
 		}
 		w.checkExact(t, id)
+	}
+	w.store.mu.Lock()
+	ft := w.store.tickets[sbID][strconv.FormatInt(fresh, 10)]
+	w.store.mu.Unlock()
+	if ft == nil || ft.t.Title != "opened since the backfill" {
+		t.Fatalf("new Sendbird ticket archived as %+v, want its title", ft)
 	}
 }
 

@@ -216,25 +216,25 @@ func utcDay(t time.Time) time.Time {
 }
 
 // byWindows reads notes by creation windows across tickets (Sendbird): the
-// ticket list first (titles and statuses), then the windows of the plan,
-// newest first, each stored as complete so notes gone from it are marked
-// deleted. A backfill or full pass covers every day since the oldest
-// ticket; an incremental one the days since the last pass began, less
-// Overlap. Edits and deletions of older notes wait for the full pass.
+// windows of the plan, newest first, each stored as complete so notes gone
+// from it are marked deleted. A backfill or full pass lists the tickets
+// first (titles, statuses, the oldest creation day) and covers every day
+// since the oldest ticket; an incremental one covers the days since the
+// last pass began, less Overlap, and lists tickets only when a note names
+// one never listed. Edits and deletions of older notes wait for the full
+// pass.
 func (r *run) byWindows(ctx context.Context, src WindowSource, prevStart time.Time) error {
-	r.where = "ticket list"
-	tickets, err := src.SyncTickets(ctx)
-	if err != nil {
-		return err
-	}
-	r.where = "ticket list"
-	if err := r.e.store.StoreTickets(ctx, r.a.id, tickets, r.e.opts.Now()); err != nil {
-		return storeErr("store tickets", err)
+	incremental := r.cp.Kind == PassIncremental && !prevStart.IsZero()
+	var tickets []providers.Ticket
+	if !incremental {
+		if err := r.listTickets(ctx, src, &tickets); err != nil {
+			return err
+		}
 	}
 	if r.cp.To.IsZero() {
 		to := utcDay(r.cp.Start).Add(day)
 		from := to.Add(-day)
-		if r.cp.Kind == PassIncremental && !prevStart.IsZero() {
+		if incremental {
 			from = utcDay(prevStart.Add(-r.e.opts.Overlap))
 		} else {
 			for _, t := range tickets {
@@ -251,12 +251,25 @@ func (r *run) byWindows(ctx context.Context, src WindowSource, prevStart time.Ti
 	if err := r.save(ctx); err != nil {
 		return err
 	}
+	var newTicket bool
+	var marks map[string]TicketMark
+	if incremental {
+		var err error
+		if marks, err = r.e.store.TicketMarks(ctx, r.a.id); err != nil {
+			return storeErr("read ticket marks", err)
+		}
+	}
 	for i := r.cp.Next; i < n; i++ {
 		from, to := r.cp.window(i)
 		r.where = fmt.Sprintf("window %s…%s", from.Format(time.DateOnly), to.Add(-day).Format(time.DateOnly))
 		notes, err := src.SyncWindow(ctx, from, to)
 		if err != nil {
 			return err
+		}
+		for _, n := range notes {
+			if _, ok := marks[n.TicketID]; incremental && !ok {
+				newTicket = true
+			}
 		}
 		if _, err := r.e.store.StoreNotes(ctx, r.a.id, Scope{From: from, To: to, Complete: true}, notes, r.e.opts.Now()); err != nil {
 			return storeErr("store notes", err)
@@ -267,9 +280,29 @@ func (r *run) byWindows(ctx context.Context, src WindowSource, prevStart time.Ti
 		}
 		r.between(ctx)
 	}
+	if newTicket {
+		// A note of a ticket never listed: list them for its title and
+		// status. Otherwise an incremental pass leaves the list (one call
+		// per 500 tickets) to the full pass.
+		return r.listTickets(ctx, src, &tickets)
+	}
 	if r.cp.Kind != PassIncremental {
 		return r.gone(ctx, tickets)
 	}
+	return nil
+}
+
+// listTickets reads and stores every ticket into *out.
+func (r *run) listTickets(ctx context.Context, src Source, out *[]providers.Ticket) error {
+	r.where = "ticket list"
+	tickets, err := src.SyncTickets(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.e.store.StoreTickets(ctx, r.a.id, tickets, r.e.opts.Now()); err != nil {
+		return storeErr("store tickets", err)
+	}
+	*out = tickets
 	return nil
 }
 

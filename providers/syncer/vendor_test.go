@@ -69,7 +69,7 @@ func TestIncrementalCallCount(t *testing.T) {
 	}
 	want := map[uint]int{
 		aliID: 1 + w.ali.OpenTickets(), // one ListTickets page of 100, ListTicketNotes per open ticket
-		sbID:  1 + 1,                   // one /tickets page of 500, one /ticket_notes page for the last day or two
+		sbID:  1,                       // one /ticket_notes page for the last day or two; no ticket list
 		fsID:  1 + w.fs.OpenTickets(),  // one tickets page of 200 (token cached), messages per open ticket
 	}
 	for _, id := range accountIDs {
