@@ -381,8 +381,9 @@ func (e *Engine) leased(ctx context.Context, a *account, f func(context.Context)
 		return ErrLeaseHeld
 	}
 	pctx, cancel := context.WithCancelCause(ctx)
-	done := make(chan struct{})
+	done, renewing := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(renewing)
 		t := time.NewTicker(e.opts.LeaseTTL / 3)
 		defer t.Stop()
 		for {
@@ -402,6 +403,9 @@ func (e *Engine) leased(ctx context.Context, a *account, f func(context.Context)
 	}()
 	err = f(pctx)
 	close(done)
+	// A renewal still in flight would take the lease again after the
+	// release below.
+	<-renewing
 	cancel(nil)
 	// The lease goes back even when ctx ended (a shutdown), so the next
 	// process need not wait for it to expire.

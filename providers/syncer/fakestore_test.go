@@ -20,6 +20,8 @@ type fakeStore struct {
 	leases  map[uint]lease
 	tickets map[uint]map[string]*fakeTicket
 	notes   map[uint]map[string]*fakeNote
+	// byTicket indexes notes by ticket, so a one-ticket scope is not a scan.
+	byTicket map[uint]map[string]map[string]*fakeNote
 	// crashAfter, when > 0, lets that many more StoreNotes calls succeed;
 	// after them every call fails, as if the process had died.
 	crashAfter int
@@ -59,6 +61,7 @@ func newFakeStore() *fakeStore {
 		leases:    map[uint]lease{},
 		tickets:   map[uint]map[string]*fakeTicket{},
 		notes:     map[uint]map[string]*fakeNote{},
+		byTicket:  map[uint]map[string]map[string]*fakeNote{},
 		failNotes: map[uint]error{},
 	}
 }
@@ -204,7 +207,9 @@ func (s *fakeStore) StoreNotes(ctx context.Context, account uint, scope Scope, n
 		fn := m[n.ID]
 		switch {
 		case fn == nil:
-			m[n.ID] = &fakeNote{versions: []providers.Note{n}, lastSeen: seenAt}
+			fn = &fakeNote{versions: []providers.Note{n}, lastSeen: seenAt}
+			m[n.ID] = fn
+			s.index(account, n.TicketID, n.ID, fn)
 			ap.Added++
 		case fn.deleted || !sameNote(fn.current(), n):
 			fn.versions = append(fn.versions, n)
@@ -216,7 +221,11 @@ func (s *fakeStore) StoreNotes(ctx context.Context, account uint, scope Scope, n
 		}
 	}
 	if scope.Complete {
-		for id, fn := range m {
+		candidates := m
+		if scope.TicketID != "" {
+			candidates = s.byTicket[account][scope.TicketID]
+		}
+		for id, fn := range candidates {
 			if !inBatch[id] && !fn.deleted && scope.Contains(fn.current()) {
 				fn.deleted, fn.deletedAt = true, seenAt
 				ap.Deleted++
@@ -237,6 +246,19 @@ func (s *fakeStore) StoreNotes(ctx context.Context, account uint, scope Scope, n
 		}
 	}
 	return ap, nil
+}
+
+// index files a new note under its ticket; callers hold s.mu.
+func (s *fakeStore) index(account uint, ticket, id string, fn *fakeNote) {
+	bt := s.byTicket[account]
+	if bt == nil {
+		bt = map[string]map[string]*fakeNote{}
+		s.byTicket[account] = bt
+	}
+	if bt[ticket] == nil {
+		bt[ticket] = map[string]*fakeNote{}
+	}
+	bt[ticket][id] = fn
 }
 
 // live returns the account's current, not deleted notes by id.
