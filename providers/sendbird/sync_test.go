@@ -66,4 +66,3 @@ func TestSyncTicketNotesAnyAge(t *testing.T) {
 		t.Fatalf("unknown ticket: %v, want ErrNotFound", err)
 	}
 }
-

@@ -13,14 +13,29 @@ import (
 
 // A backfill at each vendor's default rate uses at least 90 % of it on
 // average and never more than the rate in any wall-clock second, as the
-// simulators count requests.
+// simulators count requests. Timing on a shared 2-core machine is noisy: a
+// starved process sends late and slow, so a failed attempt is repeated
+// (three at most) before the test fails.
 func TestBackfillRateWithinLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about ten seconds")
 	}
 	t.Parallel()
-	// Default client options: the vendors' default rates (Alibaba 5/s,
-	// Sendbird 10/s, Feishu 15/s) and bursts.
+	var problems []string
+	for attempt := 1; attempt <= 3; attempt++ {
+		problems = backfillAtDefaultRates(t)
+		if len(problems) == 0 {
+			return
+		}
+		t.Logf("attempt %d: %v", attempt, problems)
+	}
+	t.Fatal(problems)
+}
+
+// backfillAtDefaultRates backfills fresh simulators with default client
+// options (Alibaba 5/s, Sendbird 10/s, Feishu 15/s) and returns what broke
+// the rate budget.
+func backfillAtDefaultRates(t *testing.T) []string {
 	w := newWorld(t, worldOpts{sim: 3000})
 	e := w.engine(t, Options{})
 	type outcome struct {
@@ -35,22 +50,25 @@ func TestBackfillRateWithinLimit(t *testing.T) {
 		}()
 	}
 	limits := map[uint]int{aliID: 5, sbID: 10, fsID: 15}
+	var problems []string
 	for range accountIDs {
 		o := <-done
 		if o.err != nil {
 			t.Fatalf("%s: %v", name(o.id), o.err)
 		}
+		w.checkExact(t, o.id)
 		st := w.meter(o.id).Stats()
 		t.Logf("%s: %d requests, at most %d in a second, %.2f/s on average (limit %d/s)",
 			name(o.id), st.Requests, st.MaxPerSecond, st.Rate, limits[o.id])
 		if st.MaxPerSecond > limits[o.id] {
-			t.Errorf("%s: %d requests in one second, limit %d", name(o.id), st.MaxPerSecond, limits[o.id])
+			problems = append(problems, fmt.Sprintf("%s: %d requests in one second, limit %d", name(o.id), st.MaxPerSecond, limits[o.id]))
 		}
-		if st.Requests >= 20 && st.Rate < 0.9*float64(limits[o.id]) {
-			t.Errorf("%s: %.2f requests/s on average, want at least 90 %% of %d", name(o.id), st.Rate, limits[o.id])
+		if st.Requests < 20 || st.Rate < 0.9*float64(limits[o.id]) {
+			problems = append(problems, fmt.Sprintf("%s: %d requests at %.2f/s, want 20 or more at 90 %% of %d/s",
+				name(o.id), st.Requests, st.Rate, limits[o.id]))
 		}
-		w.checkExact(t, o.id)
 	}
+	return problems
 }
 
 // An incremental pass with nothing changed costs one ticket-list call per
@@ -108,11 +126,13 @@ func TestFaultOnOneAccount(t *testing.T) {
 		t.Run(fmt.Sprintf("%s on %s", fk.name, name(bad)), func(t *testing.T) {
 			t.Parallel()
 			client := fast
-			client.Timeout = 300 * time.Millisecond
+			client.Timeout = 3 * time.Second
 			client.MaxRetries = 1
 			w := newWorld(t, worldOpts{client: client})
 			w.faults(bad).Arm(fk.fault, -1)
-			w.faults(bad).SetLatency(200 * time.Millisecond) // slow as well as failing
+			// Slow as well as failing: every answer takes two seconds, far
+			// longer than a whole pass of a healthy account here.
+			w.faults(bad).SetLatency(2 * time.Second)
 			finished := make(chan uint, 3)
 			e := w.engine(t, Options{Interval: time.Hour, OnProgress: func(id uint, st State) {
 				if !st.Running() {
