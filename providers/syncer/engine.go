@@ -19,10 +19,11 @@ const (
 	DefaultInterval  = 5 * time.Minute
 	DefaultFullEvery = 24 * time.Hour
 	// DefaultWindow is how many days one Sendbird window of a backfill or
-	// full pass spans (capped by the source's MaxWindow): wide enough that
-	// a quiet account needs few calls, narrow enough that one window's
-	// notes fit in memory at a million notes.
-	DefaultWindow   = 90 * 24 * time.Hour
+	// full pass spans (capped by the source's MaxWindow). A window's notes
+	// are held in memory until stored: at a million notes over two years,
+	// 30 days is about 14,000 notes; a quiet account pays one partly
+	// filled page per window.
+	DefaultWindow   = 30 * 24 * time.Hour
 	DefaultOverlap  = time.Hour
 	DefaultLeaseTTL = time.Minute
 	DefaultWorkers  = 8
