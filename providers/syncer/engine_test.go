@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -455,5 +456,56 @@ func TestAddRefusesNonSource(t *testing.T) {
 	var p providers.Provider
 	if err := e.Add(1, p); err == nil {
 		t.Fatal("Add(nil provider) succeeded")
+	}
+}
+
+// With an Interval, Run starts each account with a backfill and follows
+// with incremental passes on its own.
+func TestRunSchedules(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{client: fast})
+	e := w.engine(t, Options{Interval: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ready := 0
+		for _, id := range accountIDs {
+			st := w.store.state(id)
+			if st.Kind == PassIncremental && !st.LastOKAt.IsZero() && !st.LastFullAt.IsZero() && st.LastOKAt.After(st.LastFullAt) {
+				ready++
+			}
+		}
+		if ready == len(accountIDs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no incremental pass followed the backfills")
+		}
+	}
+	for _, id := range accountIDs {
+		w.checkExact(t, id)
+	}
+}
+
+// An archive that refuses a write stops the pass: the state says it was
+// the archive, where, and that the vendor was not to blame.
+func TestArchiveFailureStopsPass(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{client: fast})
+	w.store.failNotes[fsID] = errors.New("disk full")
+	e := w.engine(t, Options{})
+	st, err := e.Pass(ctxT(t, time.Minute), fsID, false)
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("pass: %v, want the archive's error", err)
+	}
+	if st.Err == nil || st.Err.Kind != "archive error" || !strings.HasPrefix(st.Err.Where, "ticket ") || st.Err.Code != "" {
+		t.Fatalf("state err = %+v", st.Err)
 	}
 }
