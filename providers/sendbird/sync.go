@@ -92,14 +92,37 @@ func (c *Client) getTicket(ctx context.Context, op, id string) (providers.Ticket
 	return t, nil
 }
 
-// windowNotes reads every page of window w, keeping only ticketID's notes
-// when it is set. Page 1 gives the count; the other offsets are read
-// concurrently (the rate limiter paces them), then next is followed should
-// the window have grown meanwhile.
+// stableTries is how often a window is read again when its count changed
+// while its pages were read.
+const stableTries = 3
+
+// windowNotes reads every note of window w, keeping only ticketID's notes
+// when it is set. The list pages by offset, so a note deleted meanwhile
+// shifts the later pages and one note would be missed (and then taken for
+// deleted): a window whose count changed between its pages is read again.
+// It returns a *providers.Error of kind ErrUnavailable when the window
+// keeps changing, and the vendor's error otherwise.
 func (c *Client) windowNotes(ctx context.Context, w window, ticketID string) ([]providers.Note, error) {
+	for try := 1; ; try++ {
+		notes, stable, err := c.windowOnce(ctx, w, ticketID)
+		if err != nil || stable {
+			return notes, err
+		}
+		if try == stableTries {
+			return nil, &providers.Error{Provider: providers.KindSendbird, Op: "sync notes", Kind: providers.ErrUnavailable,
+				Err: fmt.Errorf("window %s…%s kept changing while read", w.start.Format(time.DateOnly), w.end.Format(time.DateOnly))}
+		}
+	}
+}
+
+// windowOnce reads every page of window w once. Page 1 gives the count;
+// the other offsets are read concurrently (the rate limiter paces them),
+// then next is followed should the window have grown meanwhile. stable
+// reports that every page gave the same count.
+func (c *Client) windowOnce(ctx context.Context, w window, ticketID string) (notes []providers.Note, stable bool, err error) {
 	first, err := c.notePage(ctx, w, 0)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	pages := []notePage{first}
 	step := len(first.notes)
@@ -120,7 +143,7 @@ func (c *Client) windowNotes(ctx context.Context, w window, ticketID string) ([]
 			})
 		}
 		if err := g.Wait(); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		for i, p := range rest {
 			pages = append(pages, p)
@@ -133,14 +156,16 @@ func (c *Client) windowNotes(ctx context.Context, w window, ticketID string) ([]
 	for last.more && len(last.notes) > 0 {
 		p, err := c.notePage(ctx, w, next)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		pages = append(pages, p)
 		last, next = p, next+len(p.notes)
 	}
 	seen := map[string]bool{}
 	var out []providers.Note
+	stable = true
 	for _, p := range pages {
+		stable = stable && p.count == first.count
 		for _, n := range p.notes {
 			if seen[n.ID] || (ticketID != "" && n.TicketID != ticketID) {
 				continue
@@ -149,5 +174,5 @@ func (c *Client) windowNotes(ctx context.Context, w window, ticketID string) ([]
 			out = append(out, n)
 		}
 	}
-	return out, nil
+	return out, stable, nil
 }

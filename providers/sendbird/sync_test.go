@@ -3,11 +3,16 @@ package sendbird_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ticketnotes/ticketnotes/providers"
+	"github.com/ticketnotes/ticketnotes/providers/sendbird"
 	"github.com/ticketnotes/ticketnotes/providers/sendbird/sendbirdsim"
 )
 
@@ -64,5 +69,47 @@ func TestSyncTicketNotesAnyAge(t *testing.T) {
 	}
 	if _, _, err := c.SyncTicketNotes(context.Background(), "999999", time.Time{}); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("unknown ticket: %v, want ErrNotFound", err)
+	}
+}
+
+// A note deleted at the vendor while a window's pages are read shifts the
+// later pages; the window is read again, so no other note goes missing.
+func TestSyncWindowReadsAgainWhenItChanged(t *testing.T) {
+	t.Parallel()
+	sim := sendbirdsim.New(sendbirdsim.Options{Seed: 3, Notes: 450, Now: clock})
+	victim := sim.Notes()[0].ID // first by id: on page 1, so the rest shift
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sim.ServeHTTP(w, r)
+		if strings.HasSuffix(r.URL.Path, "/ticket_notes") && r.URL.Query().Get("offset") == "0" {
+			once.Do(func() {
+				if err := sim.RemoveNote(victim); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}))
+	t.Cleanup(srv.Close)
+	acct := sim.Account(srv.URL)
+	c, err := sendbird.New(acct, providers.Options{RateLimit: 1000, Burst: 1, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	midnight := time.Date(2025, 6, 16, 0, 0, 0, 0, time.UTC)
+	notes, err := c.SyncWindow(context.Background(), midnight.AddDate(0, 0, -365), midnight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, n := range notes {
+		got[n.ID] = true
+	}
+	for _, n := range sim.Notes() {
+		if !got[strconv.FormatInt(n.ID, 10)] {
+			t.Errorf("note %d missing", n.ID)
+		}
+	}
+	if len(notes) != sim.NoteCount() || got[strconv.FormatInt(victim, 10)] {
+		t.Fatalf("%d notes (deleted one included: %v), vendor holds %d", len(notes), got[strconv.FormatInt(victim, 10)], sim.NoteCount())
 	}
 }
