@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -507,5 +508,97 @@ func TestArchiveFailureStopsPass(t *testing.T) {
 	}
 	if st.Err == nil || st.Err.Kind != "archive error" || !strings.HasPrefix(st.Err.Where, "ticket ") || st.Err.Code != "" {
 		t.Fatalf("state err = %+v", st.Err)
+	}
+}
+
+// A ticket deleted at the vendor has its notes marked deleted (text kept)
+// by the next full pass.
+func TestTicketDeletedAtVendor(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{client: fast})
+	e := w.engine(t, Options{})
+	ctx := ctxT(t, time.Minute)
+	for _, id := range accountIDs {
+		if _, err := e.Pass(ctx, id, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := map[uint]string{aliID: w.ali.TicketIDs()[3], sbID: strconv.FormatInt(w.sb.Tickets()[3].ID, 10), fsID: w.fs.TicketIDs()[3]}
+	had := map[uint][]string{}
+	for id, ticket := range gone {
+		for nid, n := range w.store.live(id) {
+			if n.TicketID == ticket {
+				had[id] = append(had[id], nid)
+			}
+		}
+		if len(had[id]) == 0 {
+			t.Fatalf("%s ticket %s has no archived notes", name(id), ticket)
+		}
+	}
+	sbTicket, _ := strconv.ParseInt(gone[sbID], 10, 64)
+	if err := errors.Join(w.ali.RemoveTicket(gone[aliID]), w.sb.RemoveTicket(sbTicket), w.fs.RemoveTicket(gone[fsID])); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range accountIDs {
+		st, err := e.Pass(ctx, id, true)
+		if err != nil || st.Kind != PassFull {
+			t.Fatalf("%s full pass: %v, %+v", name(id), err, st)
+		}
+		for _, nid := range had[id] {
+			if n, _ := w.store.note(id, nid); !n.deleted || n.current().Body == "" {
+				t.Errorf("%s note %s of the deleted ticket: deleted %v, text %q", name(id), nid, n.deleted, n.current().Body)
+			}
+		}
+		w.checkExact(t, id)
+	}
+}
+
+// missing hides one ticket from the listing, as a page shifted while read
+// would.
+type missing struct {
+	Source
+	id string
+}
+
+func (m missing) SyncTickets(ctx context.Context) ([]providers.Ticket, error) {
+	ts, err := m.Source.SyncTickets(ctx)
+	return slices.DeleteFunc(ts, func(t providers.Ticket) bool { return t.ID == m.id }), err
+}
+
+type missingWindows struct {
+	missing
+	w WindowSource
+}
+
+func (m missingWindows) SyncWindow(ctx context.Context, from, to time.Time) ([]providers.Note, error) {
+	return m.w.SyncWindow(ctx, from, to)
+}
+func (m missingWindows) MaxWindow() time.Duration { return m.w.MaxWindow() }
+
+// A ticket the listing missed but the vendor still has keeps its notes
+// through a full pass: only a ticket the vendor says is gone loses them.
+func TestTicketMissingFromListingKeepsNotes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{client: fast})
+	e := w.engine(t, Options{})
+	ctx := ctxT(t, time.Minute)
+	for _, id := range []uint{aliID, sbID} {
+		if _, err := e.Pass(ctx, id, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hide := map[uint]string{aliID: w.ali.TicketIDs()[2], sbID: strconv.FormatInt(w.sb.Tickets()[2].ID, 10)}
+	if err := e.Add(aliID, missing{w.srcs[aliID], hide[aliID]}); err != nil {
+		t.Fatal(err)
+	}
+	sb := w.srcs[sbID].(WindowSource)
+	if err := e.Add(sbID, missingWindows{missing{sb, hide[sbID]}, sb}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []uint{aliID, sbID} {
+		if _, err := e.Pass(ctx, id, true); err != nil {
+			t.Fatal(err)
+		}
+		w.checkExact(t, id)
 	}
 }

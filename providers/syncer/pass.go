@@ -323,8 +323,10 @@ func (cp checkpoint) window(i int) (from, to time.Time) {
 }
 
 // gone marks deleted the notes of archived tickets the vendor no longer
-// lists, after a full pass listed them all. An empty listing proves
-// nothing and deletes nothing.
+// lists, after a full pass listed them all. A listing can miss a ticket
+// (its pages shifted while read), so each is read once more: only a ticket
+// the vendor says is not found loses its notes; one still there has them
+// stored. An empty listing proves nothing and deletes nothing.
 func (r *run) gone(ctx context.Context, listed []providers.Ticket) error {
 	if len(listed) == 0 {
 		return nil
@@ -342,7 +344,15 @@ func (r *run) gone(ctx context.Context, listed []providers.Ticket) error {
 		if have[id] {
 			continue
 		}
-		if _, err := r.e.store.StoreNotes(ctx, r.a.id, Scope{TicketID: id, Complete: true}, nil, r.e.opts.Now()); err != nil {
+		r.where = "ticket " + id
+		notes, from, err := r.a.src.SyncTicketNotes(ctx, id, time.Time{})
+		switch {
+		case errors.Is(err, providers.ErrNotFound):
+			notes, from = nil, time.Time{}
+		case err != nil:
+			return err
+		}
+		if _, err := r.e.store.StoreNotes(ctx, r.a.id, Scope{TicketID: id, From: from, Complete: true}, notes, r.e.opts.Now()); err != nil {
 			return storeErr("store notes of ticket "+id, err)
 		}
 	}

@@ -95,3 +95,21 @@ func (s *Server) OpenTickets() int {
 	}
 	return n
 }
+
+// RemoveTicket deletes a ticket and its conversation. It returns an error
+// for an unknown ticket.
+func (s *Server) RemoveTicket(ticketID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byID[ticketID] == nil {
+		return fmt.Errorf("alibabasim: no ticket %s", ticketID)
+	}
+	delete(s.byID, ticketID)
+	for i, t := range s.tickets {
+		if t.id == ticketID {
+			s.tickets = append(s.tickets[:i:i], s.tickets[i+1:]...)
+			break
+		}
+	}
+	return nil
+}

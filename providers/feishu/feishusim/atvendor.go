@@ -102,3 +102,21 @@ func (s *Server) OpenTickets() int {
 	}
 	return n
 }
+
+// RemoveTicket deletes a ticket and its chat. It returns an error for an
+// unknown ticket.
+func (s *Server) RemoveTicket(ticketID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byID[ticketID] == nil {
+		return fmt.Errorf("feishusim: no ticket %s", ticketID)
+	}
+	delete(s.byID, ticketID)
+	for i, t := range s.tickets {
+		if t.TicketID == ticketID {
+			s.tickets = append(s.tickets[:i:i], s.tickets[i+1:]...)
+			break
+		}
+	}
+	return nil
+}

@@ -46,3 +46,21 @@ func (s *Server) PutTicket(title string, createdAt time.Time) int64 {
 		channelURL: fmt.Sprintf("sendbird_desk_test_%d", id), createdAt: createdAt.UTC().Truncate(time.Microsecond)}
 	return id
 }
+
+// RemoveTicket deletes a ticket and its notes. It returns an error for an
+// unknown ticket.
+func (s *Server) RemoveTicket(id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tickets[id] == nil {
+		return fmt.Errorf("sendbirdsim: no ticket %d", id)
+	}
+	delete(s.tickets, id)
+	for nid, n := range s.notes {
+		if n.ticketID == id {
+			delete(s.notes, nid)
+		}
+	}
+	s.byID = nil
+	return nil
+}
