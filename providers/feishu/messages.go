@@ -282,19 +282,14 @@ func (c *Client) notesAcrossTickets(ctx context.Context, q providers.Query, op s
 // page 1 tells the total, the rest are fetched concurrently. It reports
 // truncated when maxMessagePages cut the chat.
 func (c *Client) ticketMessages(ctx context.Context, ticketID string, from, to time.Time, op string) ([]rawMessage, bool, error) {
-	return c.ticketMessagesUpTo(ctx, ticketID, from, to, op, maxMessagePages)
-}
-
-// ticketMessagesUpTo is ticketMessages reading at most pageCap pages.
-func (c *Client) ticketMessagesUpTo(ctx context.Context, ticketID string, from, to time.Time, op string, pageCap int) ([]rawMessage, bool, error) {
 	first, total, err := c.messagePage(ctx, ticketID, from, to, 1, op)
 	if err != nil {
 		return nil, false, err
 	}
 	pages := (total + messagePageSize - 1) / messagePageSize
 	truncated := false
-	if pages > pageCap {
-		pages, truncated = pageCap, true
+	if pages > maxMessagePages {
+		pages, truncated = maxMessagePages, true
 	}
 	all := first
 	switch {
@@ -318,7 +313,7 @@ func (c *Client) ticketMessagesUpTo(ctx context.Context, ticketID string, from, 
 	case total <= 0 && len(first) == messagePageSize:
 		// No total given: walk on until a short page.
 		for p := 2; ; p++ {
-			if p > pageCap {
+			if p > maxMessagePages {
 				truncated = true
 				break
 			}

@@ -2,8 +2,12 @@ package feishu
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"net/http"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ticketnotes/ticketnotes/providers"
 )
@@ -55,7 +59,7 @@ func (c *Client) SyncTicketNotes(ctx context.Context, ticketID string, since tim
 		}
 		p = t.people()
 	}
-	msgs, _, err := c.ticketMessagesUpTo(ctx, ticketID, from, time.Time{}, op, math.MaxInt)
+	msgs, err := c.stableMessages(ctx, ticketID, from, op)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -64,4 +68,62 @@ func (c *Client) SyncTicketNotes(ctx context.Context, ticketID string, since tim
 		notes = append(notes, normalise(c.accountID, m, ticketID, p))
 	}
 	return notes, from, nil
+}
+
+// stableTries is how often a ticket's messages are read again when their
+// total changed while the pages were read.
+const stableTries = 3
+
+// stableMessages reads every message of a ticket from from on. The list
+// pages by number, so a message recalled meanwhile shifts the later pages
+// and one message would be missed (and then taken for deleted): a read
+// whose total changed between its pages is done again. It returns a
+// *providers.Error of kind ErrUnavailable when the chat keeps changing,
+// and the vendor's error otherwise.
+func (c *Client) stableMessages(ctx context.Context, ticketID string, from time.Time, op string) ([]rawMessage, error) {
+	for try := 1; ; try++ {
+		first, total, err := c.messagePage(ctx, ticketID, from, time.Time{}, 1, op)
+		if err != nil {
+			return nil, err
+		}
+		all, stable := first, true
+		if total <= 0 && len(first) == messagePageSize {
+			// No total given: walk on until a short page.
+			for p := 2; ; p++ {
+				msgs, _, err := c.messagePage(ctx, ticketID, from, time.Time{}, p, op)
+				if err != nil {
+					return nil, err
+				}
+				all = append(all, msgs...)
+				if len(msgs) < messagePageSize {
+					break
+				}
+			}
+		} else if pages := (total + messagePageSize - 1) / messagePageSize; pages > 1 {
+			rest := make([][]rawMessage, pages+1)
+			totals := make([]int, pages+1)
+			g, gctx := errgroup.WithContext(ctx)
+			g.SetLimit(fetchConcurrency)
+			for p := 2; p <= pages; p++ {
+				g.Go(func() error {
+					var err error
+					rest[p], totals[p], err = c.messagePage(gctx, ticketID, from, time.Time{}, p, op)
+					return err
+				})
+			}
+			if err := g.Wait(); err != nil {
+				return nil, err
+			}
+			for p := 2; p <= pages; p++ {
+				all = append(all, rest[p]...)
+				stable = stable && totals[p] == total
+			}
+		}
+		if stable {
+			return dedupe(all), nil
+		}
+		if try == stableTries {
+			return nil, vendorError(op, http.StatusOK, "", 0, "", fmt.Errorf("ticket %s: messages kept changing while read", ticketID))
+		}
+	}
 }

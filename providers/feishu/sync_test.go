@@ -2,7 +2,11 @@ package feishu
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,5 +72,51 @@ func TestSyncTicketsAndMessagesSince(t *testing.T) {
 	}
 	if _, _, err := f.client.SyncTicketNotes(ctx, "123", time.Time{}); err == nil || providers.AsError(err) == nil {
 		t.Fatalf("unknown ticket: %v, want a vendor error", err)
+	}
+}
+
+// A message recalled while a ticket's pages are read shifts the later
+// pages; the chat is read again, so no other message goes missing.
+func TestSyncTicketNotesReadsAgainWhenChatChanged(t *testing.T) {
+	t.Parallel()
+	var f *fixture
+	var once sync.Once
+	var victim string
+	f = setup(t, feishusim.Options{Seed: 6, Tickets: 1, Notes: 450}, nil)
+	id := f.sim.TicketIDs()[0]
+	msgs := f.sim.Messages()
+	victim = msgs[len(msgs)-1].ID // the oldest: on page 1
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.sim.ServeHTTP(w, r)
+		if strings.HasSuffix(r.URL.Path, "/messages") && r.URL.Query().Get("page") == "1" {
+			once.Do(func() {
+				if err := f.sim.RemoveMessage(victim); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}))
+	t.Cleanup(srv.Close)
+	acct := f.acct
+	acct.Endpoint = srv.URL
+	c, err := New(acct, providers.Options{Now: f.clock.Now, RateLimit: 1000, Burst: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes, _, err := c.SyncTicketNotes(context.Background(), id, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, n := range notes {
+		got[n.ID] = true
+	}
+	for _, m := range f.sim.Messages() {
+		if !got[m.ID] {
+			t.Errorf("message %s missing", m.ID)
+		}
+	}
+	if len(notes) != f.sim.NoteCount() || got[victim] {
+		t.Fatalf("%d messages (recalled one included: %v), vendor holds %d", len(notes), got[victim], f.sim.NoteCount())
 	}
 }
