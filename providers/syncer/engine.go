@@ -94,9 +94,10 @@ type account struct {
 	id  uint
 	src Source
 
-	// pass serialises passes of this account inside this engine; the lease
-	// serialises them across engines and processes.
-	pass sync.Mutex
+	// pass serialises passes of this account inside this engine (the lease,
+	// taken under one owner name, cannot); it survives a replacing Add, and
+	// the lease serialises passes across engines and processes.
+	pass *sync.Mutex
 
 	mu          sync.Mutex
 	wantPass    bool
@@ -154,11 +155,14 @@ func (e *Engine) Add(id uint, src any) error {
 	if !ok {
 		return fmt.Errorf("syncer: account %d: %T cannot be synced", id, src)
 	}
-	a := &account{id: id, src: s, wake: make(chan struct{}, 1), wantTickets: map[string]bool{}}
+	a := &account{id: id, src: s, pass: &sync.Mutex{}, wake: make(chan struct{}, 1), wantTickets: map[string]bool{}}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if old := e.accounts[id]; old != nil && old.stop != nil {
-		old.stop()
+	if old := e.accounts[id]; old != nil {
+		a.pass = old.pass
+		if old.stop != nil {
+			old.stop()
+		}
 	}
 	e.accounts[id] = a
 	if e.runCtx != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -601,4 +602,31 @@ func TestTicketMissingFromListingKeepsNotes(t *testing.T) {
 		}
 		w.checkExact(t, id)
 	}
+}
+
+// Replacing an account's source while its pass runs does not let a second
+// pass of the account start in the same engine.
+func TestAddWhilePassRuns(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{client: fast})
+	w.ali.Faults.SetLatency(30 * time.Millisecond)
+	started := make(chan struct{})
+	var once sync.Once
+	e := w.engine(t, Options{Workers: 1, OnProgress: func(uint, State) { once.Do(func() { close(started) }) }})
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Pass(ctxT(t, time.Minute), aliID, false)
+		done <- err
+	}()
+	<-started
+	if err := e.Add(aliID, w.srcs[aliID]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Pass(ctxT(t, time.Minute), aliID, false); !errors.Is(err, ErrPassRunning) {
+		t.Fatalf("second pass after Add: %v, want ErrPassRunning", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	w.checkExact(t, aliID)
 }
