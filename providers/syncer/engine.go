@@ -85,8 +85,11 @@ type Engine struct {
 
 	mu       sync.Mutex
 	accounts map[uint]*account
-	runCtx   context.Context // set while Run runs
-	wg       sync.WaitGroup
+	// locks are the accounts' pass locks, kept across Remove and Add so a
+	// pass still running holds off the next.
+	locks  map[uint]*sync.Mutex
+	runCtx context.Context // set while Run runs
+	wg     sync.WaitGroup
 }
 
 // account is one account's source and its pending requests.
@@ -95,8 +98,8 @@ type account struct {
 	src Source
 
 	// pass serialises passes of this account inside this engine (the lease,
-	// taken under one owner name, cannot); it survives a replacing Add, and
-	// the lease serialises passes across engines and processes.
+	// taken under one owner name, cannot); the lease serialises passes
+	// across engines and processes.
 	pass *sync.Mutex
 
 	mu          sync.Mutex
@@ -134,7 +137,7 @@ func New(store Store, opts Options) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{store: store, opts: opts, log: log, accounts: map[uint]*account{}}
+	return &Engine{store: store, opts: opts, log: log, accounts: map[uint]*account{}, locks: map[uint]*sync.Mutex{}}
 }
 
 func defaultOwner() string {
@@ -155,14 +158,16 @@ func (e *Engine) Add(id uint, src any) error {
 	if !ok {
 		return fmt.Errorf("syncer: account %d: %T cannot be synced", id, src)
 	}
-	a := &account{id: id, src: s, pass: &sync.Mutex{}, wake: make(chan struct{}, 1), wantTickets: map[string]bool{}}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if old := e.accounts[id]; old != nil {
-		a.pass = old.pass
-		if old.stop != nil {
-			old.stop()
-		}
+	lock := e.locks[id]
+	if lock == nil {
+		lock = &sync.Mutex{}
+		e.locks[id] = lock
+	}
+	a := &account{id: id, src: s, pass: lock, wake: make(chan struct{}, 1), wantTickets: map[string]bool{}}
+	if old := e.accounts[id]; old != nil && old.stop != nil {
+		old.stop()
 	}
 	e.accounts[id] = a
 	if e.runCtx != nil {
