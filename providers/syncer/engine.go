@@ -237,19 +237,22 @@ func (e *Engine) loop(ctx context.Context, a *account) {
 			return
 		case <-tick:
 			e.runScheduled(ctx, a, false)
+			timer.Reset(e.opts.Interval)
 		case <-a.wake:
 			pass, full, tickets := a.take()
 			if pass {
 				e.runScheduled(ctx, a, full)
+				// The schedule counts from the last pass, so an on-demand
+				// one postpones it; a ticket refresh does not.
+				if timer != nil {
+					timer.Reset(e.opts.Interval)
+				}
 			}
 			for _, t := range tickets {
 				if err := e.PassTicket(ctx, a.id, t); err != nil && ctx.Err() == nil {
 					e.log.Warn("sync: ticket refresh failed", "account", a.id, "ticket", t, "err", err)
 				}
 			}
-		}
-		if timer != nil {
-			timer.Reset(e.opts.Interval)
 		}
 	}
 }
@@ -288,6 +291,18 @@ func (a *account) takeTickets() []string {
 	}
 	clear(a.wantTickets)
 	return out
+}
+
+// unlock ends a pass, waking Run's loop for refreshes asked for too late
+// for the pass to take them.
+func (a *account) unlock() {
+	a.pass.Unlock()
+	a.mu.Lock()
+	left := len(a.wantTickets) > 0
+	a.mu.Unlock()
+	if left {
+		a.signal()
+	}
 }
 
 func (a *account) signal() {
@@ -366,14 +381,14 @@ func (e *Engine) PassTicket(ctx context.Context, id uint, ticketID string) error
 		return err
 	}
 	if !a.pass.TryLock() {
-		// A pass runs: it takes the refresh between two units.
+		// A pass runs: it takes the refresh between two units, or signals
+		// Run's loop when it ends with refreshes left.
 		a.mu.Lock()
 		a.wantTickets[ticketID] = true
 		a.mu.Unlock()
-		a.signal()
 		return nil
 	}
-	defer a.pass.Unlock()
+	defer a.unlock()
 	return e.leased(ctx, a, func(ctx context.Context) error {
 		return e.refreshTicket(ctx, a, ticketID)
 	})

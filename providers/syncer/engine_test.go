@@ -630,3 +630,70 @@ func TestAddWhilePassRuns(t *testing.T) {
 	}
 	w.checkExact(t, aliID)
 }
+
+// A refresh asked for while a long pass runs is done between two of the
+// pass's units, not after the pass; refreshes do not postpone the schedule.
+func TestRefreshDuringPass(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{client: fast})
+	w.fs.Faults.SetLatency(40 * time.Millisecond)
+	ids := w.fs.TicketIDs()
+	slices.SortFunc(ids, compareIDs)
+	ticket := ids[len(ids)-1] // the last in plan order
+	msg, _ := w.fs.PutMessage(ticket, "the customer just wrote", time.Now())
+	var refreshedAt, doneAt time.Time
+	left := -1 // units of the backfill left when the refresh was stored
+	var mu sync.Mutex
+	e := w.engine(t, Options{Interval: 300 * time.Millisecond, Workers: 1, OnProgress: func(id uint, st State) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := w.store.live(fsID)[msg]; ok && refreshedAt.IsZero() {
+			refreshedAt, left = time.Now(), st.Total-st.Done
+		}
+		if st.Kind == PassBackfill && !st.Running() && doneAt.IsZero() {
+			doneAt = time.Now()
+		}
+	}})
+	e.Remove(aliID)
+	e.Remove(sbID)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-ran
+	}()
+	time.Sleep(200 * time.Millisecond) // the backfill is under way
+	if err := e.RefreshTicket(fsID, ticket); err != nil {
+		t.Fatal(err)
+	}
+	// Keep opening conversations: the schedule must still come round.
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				_ = e.RefreshTicket(fsID, w.fs.TicketIDs()[0])
+			}
+		}
+	}()
+	defer close(stop)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st := w.store.state(fsID); st.Kind == PassIncremental && !st.Running() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no scheduled incremental pass while conversations were opened")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The ticket is the last of the plan: only a refresh between units
+	// stores its message while many units are left.
+	if refreshedAt.IsZero() || doneAt.IsZero() || !refreshedAt.Before(doneAt) || left < 10 {
+		t.Fatalf("refreshed at %v with %d units left, backfill done at %v: want the refresh early in the backfill",
+			refreshedAt, left, doneAt)
+	}
+}

@@ -51,7 +51,7 @@ func (e *Engine) pass(ctx context.Context, a *account, full bool) (State, error)
 	if !a.pass.TryLock() {
 		return State{}, ErrPassRunning
 	}
-	defer a.pass.Unlock()
+	defer a.unlock()
 	var st State
 	err := e.leased(ctx, a, func(ctx context.Context) error {
 		var err error
