@@ -266,8 +266,8 @@ func (r *run) byWindows(ctx context.Context, src WindowSource, prevStart time.Ti
 		if err != nil {
 			return err
 		}
-		for _, n := range notes {
-			if _, ok := marks[n.TicketID]; incremental && !ok {
+		for _, note := range notes {
+			if _, ok := marks[note.TicketID]; incremental && !ok {
 				newTicket = true
 			}
 		}
