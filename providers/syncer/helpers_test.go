@@ -202,3 +202,10 @@ func parseQuery(t *testing.T, raw string) url.Values {
 	}
 	return q
 }
+
+// The clients are what the engine syncs.
+var (
+	_ Source       = (*alibaba.Client)(nil)
+	_ WindowSource = (*sendbird.Client)(nil)
+	_ Source       = (*feishu.Client)(nil)
+)
