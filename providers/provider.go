@@ -106,11 +106,17 @@ type Note struct {
 
 // Ticket is a helpdesk ticket, normalised across vendors.
 type Ticket struct {
-	ID        string          `json:"id"`
-	Title     string          `json:"title"`
-	Status    string          `json:"status"`
-	CreatedAt time.Time       `json:"created_at"` // UTC; zero when unknown
-	Raw       json.RawMessage `json:"raw,omitempty"`
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"` // UTC; zero when unknown
+	// UpdatedAt is the vendor's last change to the ticket (its chat
+	// included), UTC; zero when the vendor has none (Alibaba, Sendbird).
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// Closed says the vendor's status is a final one; a closed ticket is
+	// not expected to get new notes.
+	Closed bool            `json:"closed,omitempty"`
+	Raw    json.RawMessage `json:"raw,omitempty"`
 }
 
 // Query selects notes. From and To bound CreatedAt as the half-open interval
