@@ -110,10 +110,12 @@ type Ticket struct {
 	Title     string    `json:"title"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"` // UTC; zero when unknown
-	UpdatedAt time.Time `json:"updated_at"` // UTC; zero when the vendor has none
-	// Closed is true when the vendor says the ticket is finished, so a sync
-	// pass need not read its notes again until it reopens.
-	Closed bool            `json:"closed"`
+	// UpdatedAt is the vendor's last change to the ticket (its chat
+	// included), UTC; zero when the vendor has none (Alibaba, Sendbird).
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// Closed says the vendor's status is a final one; a closed ticket is
+	// not expected to get new notes.
+	Closed bool            `json:"closed,omitempty"`
 	Raw    json.RawMessage `json:"raw,omitempty"`
 }
 

@@ -41,10 +41,11 @@ const DefaultRegion = "cn-hangzhou"
 const APIVersion = "2021-06-10"
 
 // Alibaba documents no request rate for the Ticket System API, so the default
-// is deliberately conservative.
+// is deliberately conservative. A burst of 1 keeps every wall-clock second
+// at or under the rate: a larger burst lets one second see burst+rate calls.
 const (
 	defaultRate  = 5.0
-	defaultBurst = 5
+	defaultBurst = 1
 )
 
 var _ providers.Provider = (*Client)(nil)

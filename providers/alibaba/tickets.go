@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -55,6 +56,16 @@ func (s *ticketStatus) UnmarshalJSON(b []byte) error {
 	return s.Value.UnmarshalJSON(b)
 }
 
+// closedStatus reports whether a ticket's status is final. Unconfirmed: the
+// ListTickets page names the StatusList values (assigned, dealing,
+// wait_feedback, feedback, wait_confirm, confirmed) but not the numbers or
+// labels Status carries; "confirmed", value 6 and the label "Completed" are
+// read as the one final status. The simulator follows the same reading.
+func closedStatus(s ticketStatus) bool {
+	v, l := clean(string(s.Value)), strings.ToLower(clean(string(s.Label)))
+	return v == "6" || v == "confirmed" || l == "completed" || l == "confirmed"
+}
+
 // ticketsResponse is the ListTickets answer past the envelope.
 type ticketsResponse struct {
 	TotalCount flexInt64         `json:"TotalCount"`
@@ -97,6 +108,7 @@ func parseTickets(body []byte) ([]providers.Ticket, int, error) {
 			ID:     id,
 			Title:  clean(string(t.Title)),
 			Status: status,
+			Closed: closedStatus(t.Status),
 			Raw:    append(json.RawMessage(nil), raw...),
 		})
 	}

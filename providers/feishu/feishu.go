@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ticketnotes/ticketnotes/providers"
@@ -46,7 +47,7 @@ const (
 // and leaves room for other apps of the same tenant.
 const (
 	defaultRate  = 15
-	defaultBurst = 15
+	defaultBurst = 1
 )
 
 // Fields returns the settings and secrets a Feishu / Lark account needs.
@@ -73,6 +74,11 @@ type Client struct {
 	http         *vendorhttp.Client
 	now          func() time.Time
 	tokens       *tokenCache
+
+	// people remembers who speaks for which side of each ticket, from the
+	// last SyncTickets, so a sync's message reads need no ticket read.
+	peopleMu sync.Mutex
+	people   map[string]people
 }
 
 // New builds a client for acct. It returns a *providers.Error of kind

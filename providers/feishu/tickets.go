@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -42,6 +43,10 @@ type ticket struct {
 	Agents    []ticketUser `json:"agents"`
 	Status    flexString   `json:"status"`
 	CreatedAt epochMS      `json:"created_at"`
+	// UpdatedAt is the ticket's last change, epoch ms. Unconfirmed: the
+	// list-tickets page's field table is not in the public copy; the
+	// simulator sends it and moves it when the chat changes.
+	UpdatedAt epochMS `json:"updated_at"`
 	raw       json.RawMessage
 }
 
@@ -71,6 +76,10 @@ var ticketStatuses = map[string]string{
 	"52": "closed_by_user",
 }
 
+// closedStatuses are the final statuses: closed by the bot, an agent or the
+// user.
+var closedStatuses = map[string]bool{"50": true, "51": true, "52": true}
+
 // toTicket normalises t. A helpdesk ticket has no subject, so the title
 // is the name of the guest who opened it.
 func toTicket(t ticket) providers.Ticket {
@@ -82,11 +91,17 @@ func toTicket(t ticket) providers.Ticket {
 	if t.Guest != nil {
 		title = string(t.Guest.Name)
 	}
+	var updated time.Time
+	if t.UpdatedAt != 0 {
+		updated = t.UpdatedAt.Time()
+	}
 	return providers.Ticket{
 		ID:        string(t.TicketID),
 		Title:     title,
 		Status:    status,
 		CreatedAt: t.CreatedAt.Time(),
+		UpdatedAt: updated,
+		Closed:    closedStatuses[string(t.Status)],
 		Raw:       t.raw,
 	}
 }
@@ -147,14 +162,19 @@ func (c *Client) ListTickets(ctx context.Context, q providers.TicketQuery) ([]pr
 // is not documented, hence reading them all. It reports truncated when a
 // cap cut the list.
 func (c *Client) listTickets(ctx context.Context, q providers.TicketQuery, op string) ([]ticket, bool, error) {
+	return c.listTicketsUpTo(ctx, q, op, maxTicketPages)
+}
+
+// listTicketsUpTo is listTickets reading at most pageCap pages.
+func (c *Client) listTicketsUpTo(ctx context.Context, q providers.TicketQuery, op string, pageCap int) ([]ticket, bool, error) {
 	first, total, err := c.ticketPage(ctx, q, 1, ticketPageSize, op)
 	if err != nil {
 		return nil, false, err
 	}
 	pages := (total + ticketPageSize - 1) / ticketPageSize
 	truncated := false
-	if pages > maxTicketPages {
-		pages, truncated = maxTicketPages, true
+	if pages > pageCap {
+		pages, truncated = pageCap, true
 	}
 	all := first
 	if pages > 1 {

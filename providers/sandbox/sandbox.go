@@ -15,12 +15,31 @@ import (
 	"github.com/ticketnotes/ticketnotes/providers/sendbird/sendbirdsim"
 )
 
-// Options shape the seeded data of every simulator.
+// Options shape the seeded data of every simulator. Zero values take each
+// simulator's defaults (150 notes on 40 tickets over 90 days).
 type Options struct {
-	Seed           int64
-	Now            func() time.Time
-	NotesPerVendor int
-	Days           int
+	Seed             int64
+	Now              func() time.Time
+	NotesPerVendor   int
+	TicketsPerVendor int
+	Days             int
+}
+
+// Scale returns options seeding about n notes in all, shared by the three
+// simulators, over tickets and dates like a busy helpdesk's: about a dozen
+// notes a ticket, spread over two years once there are more than a few
+// thousand. n at or below the default total keeps the defaults.
+func Scale(n int) Options {
+	const defaultTotal = 3 * 150
+	if n <= defaultTotal {
+		return Options{}
+	}
+	per := (n + 2) / 3
+	o := Options{NotesPerVendor: per, TicketsPerVendor: max(40, per/12), Days: 90}
+	if per > 5000 {
+		o.Days = 730
+	}
+	return o
 }
 
 // Sandbox is the three running simulators.
@@ -37,9 +56,12 @@ type Sandbox struct {
 // Start serves each simulator on its own loopback port until Close.
 func Start(opts Options) (*Sandbox, error) {
 	sb := &Sandbox{
-		Alibaba:  alibabasim.New(alibabasim.Options{Seed: opts.Seed, Now: opts.Now, Notes: opts.NotesPerVendor, Days: opts.Days}),
-		Sendbird: sendbirdsim.New(sendbirdsim.Options{Seed: opts.Seed, Now: opts.Now, Notes: opts.NotesPerVendor, Days: opts.Days}),
-		Feishu:   feishusim.New(feishusim.Options{Seed: opts.Seed, Now: opts.Now, Notes: opts.NotesPerVendor, Days: opts.Days}),
+		Alibaba: alibabasim.New(alibabasim.Options{Seed: opts.Seed, Now: opts.Now, Notes: opts.NotesPerVendor,
+			Tickets: opts.TicketsPerVendor, Days: opts.Days}),
+		Sendbird: sendbirdsim.New(sendbirdsim.Options{Seed: opts.Seed, Now: opts.Now, Notes: opts.NotesPerVendor,
+			Tickets: opts.TicketsPerVendor, Days: opts.Days}),
+		Feishu: feishusim.New(feishusim.Options{Seed: opts.Seed, Now: opts.Now, Notes: opts.NotesPerVendor,
+			Tickets: opts.TicketsPerVendor, Days: opts.Days}),
 	}
 	type sim interface {
 		http.Handler

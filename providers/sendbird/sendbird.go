@@ -32,10 +32,12 @@ const (
 )
 
 // Transport defaults. Sendbird documents no rate limit for Desk notes, so
-// the default stays conservative.
+// the default stays conservative. A burst of 1 keeps every wall-clock
+// second at or under the rate: a larger burst lets one second see
+// burst+rate calls.
 const (
 	defaultRate  = 10
-	defaultBurst = 10
+	defaultBurst = 1
 )
 
 // tokenHeader carries the Desk API token on every request.
@@ -344,6 +346,7 @@ func parseTicket(raw json.RawMessage) (providers.Ticket, error) {
 		Title:     w.ChannelName,
 		Status:    status,
 		CreatedAt: created,
+		Closed:    w.closed(status),
 		Raw:       append(json.RawMessage(nil), raw...),
 	}, nil
 }

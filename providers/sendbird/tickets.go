@@ -25,6 +25,11 @@ const (
 // ListTickets returns the tickets created in q's range, newest first, at
 // most q.Max(). It returns the vendor's error as a *providers.Error.
 func (c *Client) ListTickets(ctx context.Context, q providers.TicketQuery) ([]providers.Ticket, error) {
+	return c.listTickets(ctx, q, maxTicketsScanned)
+}
+
+// listTickets is ListTickets reading at most scanCap tickets.
+func (c *Client) listTickets(ctx context.Context, q providers.TicketQuery, scanCap int) ([]providers.Ticket, error) {
 	first, err := c.ticketPage(ctx, 0)
 	if err != nil {
 		return nil, err
@@ -33,7 +38,7 @@ func (c *Client) ListTickets(ctx context.Context, q providers.TicketQuery) ([]pr
 	step := len(first.tickets)
 	if first.more && step > 0 {
 		var offsets []int
-		for off := step; off < first.count && off < maxTicketsScanned; off += step {
+		for off := step; off < first.count && off < scanCap; off += step {
 			offsets = append(offsets, off)
 		}
 		rest := make([]ticketPage, len(offsets))
@@ -59,7 +64,7 @@ func (c *Client) ListTickets(ctx context.Context, q providers.TicketQuery) ([]pr
 		}
 		// The list grew while paging, or the vendor sent no count: follow
 		// next, up to the cap.
-		for last.more && len(last.tickets) > 0 && next < maxTicketsScanned {
+		for last.more && len(last.tickets) > 0 && next < scanCap {
 			p, err := c.ticketPage(ctx, next)
 			if err != nil {
 				return nil, err

@@ -212,11 +212,20 @@ type wireAgent struct {
 
 // wireTicket is the part of a Desk ticket the dashboard shows.
 type wireTicket struct {
-	ID          flexID `json:"id"`
-	ChannelName string `json:"channelName"`
-	Status2     string `json:"status2"`
-	Status      string `json:"status"`
-	CreatedAt   string `json:"createdAt"`
+	ID          flexID          `json:"id"`
+	ChannelName string          `json:"channelName"`
+	Status2     string          `json:"status2"`
+	Status      string          `json:"status"`
+	CreatedAt   string          `json:"createdAt"`
+	ClosedAt    json.RawMessage `json:"closedAt"`
+}
+
+// closed reports whether a ticket is closed: status2 CLOSED (the Desk
+// status names; unconfirmed that no other final status exists) or a
+// closedAt set.
+func (w wireTicket) closed(status string) bool {
+	at := bytes.TrimSpace(w.ClosedAt)
+	return strings.EqualFold(status, "CLOSED") || (len(at) > 0 && string(at) != "null" && string(at) != `""`)
 }
 
 // wireError is the Desk error body: {"message", "code", "error": true}

@@ -73,7 +73,7 @@ func New(kind providers.Kind, opts providers.Options, defaultRate float64, defau
 		transport = http.DefaultTransport
 	}
 	hc := &http.Client{
-		Transport:     &limitedTransport{next: transport, limiter: rate.NewLimiter(rate.Limit(rps), burst)},
+		Transport:     &limitedTransport{next: transport, limiter: rate.NewLimiter(rate.Limit(rps), burst), window: newSlidingWindow(rps)},
 		Timeout:       timeout,
 		CheckRedirect: refuseRedirect,
 		Jar:           base.Jar,
@@ -232,10 +232,14 @@ func RetryAfter(resp *http.Response) (time.Duration, bool) {
 type limitedTransport struct {
 	next    http.RoundTripper
 	limiter *rate.Limiter
+	window  *slidingWindow // nil below one call a second
 }
 
 func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := t.limiter.Wait(req.Context()); err != nil {
+		return nil, err
+	}
+	if err := t.window.wait(req.Context()); err != nil {
 		return nil, err
 	}
 	return t.next.RoundTrip(req)

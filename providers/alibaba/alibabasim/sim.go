@@ -38,6 +38,8 @@ type Options struct {
 type Server struct {
 	// Faults are injected into every request.
 	Faults *simfault.Injector
+	// Meter counts every request per second, for rate-limit tests.
+	Meter *simfault.Meter
 
 	now func() time.Time
 
@@ -86,6 +88,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		Faults:    &simfault.Injector{},
+		Meter:     &simfault.Meter{},
 		now:       opts.Now,
 		keyID:     "LTAI5t" + word(18),
 		secret:    word(30),
@@ -203,6 +206,7 @@ type NoteInfo struct {
 	TicketCreatedAt time.Time
 	DialogID        string
 	CreatedAt       time.Time
+	Content         string // Dialog.Content as sent
 }
 
 // Notes returns every note the simulator holds.
@@ -213,7 +217,7 @@ func (s *Server) Notes() []NoteInfo {
 	for _, t := range s.tickets {
 		for _, n := range t.notes {
 			out = append(out, NoteInfo{TicketID: t.id, TicketCreatedAt: t.created,
-				DialogID: strconv.FormatInt(n.dialogID, 10), CreatedAt: n.created})
+				DialogID: strconv.FormatInt(n.dialogID, 10), CreatedAt: n.created, Content: n.content})
 		}
 	}
 	return out
@@ -232,6 +236,7 @@ const maxRequestBody = 1 << 20
 // ServeHTTP answers one RPC request: faults first, then the gateway's
 // checks, then the action.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.Meter.Hit()
 	requestID := strings.ToUpper(uuid.NewString())
 	w.Header().Set("x-acs-request-id", requestID)
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {

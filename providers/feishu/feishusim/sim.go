@@ -88,6 +88,9 @@ type Request struct {
 type Server struct {
 	// Faults injects failures into the next requests.
 	Faults *simfault.Injector
+	// Meter counts every request (token fetches too) per second, for
+	// rate-limit tests.
+	Meter *simfault.Meter
 
 	now           func() time.Time
 	mux           *http.ServeMux
@@ -125,6 +128,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		Faults:   &simfault.Injector{},
+		Meter:    &simfault.Meter{},
 		now:      opts.Now,
 		tokenTTL: defaultTokenTTL,
 		tokens:   map[string]time.Time{},
@@ -168,6 +172,7 @@ func (s *Server) SetTokenExpire(d time.Duration) {
 // ServeHTTP records the request, stamps X-Tt-Logid, applies armed faults
 // and serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.Meter.Hit()
 	logID := s.record(r)
 	w.Header().Set("X-Tt-Logid", logID)
 

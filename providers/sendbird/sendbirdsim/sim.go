@@ -100,15 +100,20 @@ type Request struct {
 type Server struct {
 	// Faults are honoured on every request; never nil after New.
 	Faults *simfault.Injector
+	// Meter counts every request per second, for rate-limit tests.
+	Meter *simfault.Meter
 
 	appID string
 	token string
 	now   func() time.Time
 
-	mu       sync.Mutex
-	agents   []agent
-	tickets  map[int64]*ticket
-	notes    map[int64]*note
+	mu      sync.Mutex
+	agents  []agent
+	tickets map[int64]*ticket
+	notes   map[int64]*note
+	// byID is notes sorted by id, rebuilt after a note is added or
+	// removed (nil then), so a page of a large seed is not a sort.
+	byID     []*note
 	nextNote int64
 	writes   int
 	reqSeq   int
@@ -133,6 +138,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		Faults:  &simfault.Injector{},
+		Meter:   &simfault.Meter{},
 		now:     opts.Now,
 		tickets: map[int64]*ticket{},
 		notes:   map[int64]*note{},
@@ -244,6 +250,7 @@ func (s *Server) PutNote(ticketID int64, text string, createdAt time.Time) (int6
 	t := createdAt.UTC().Truncate(time.Microsecond)
 	s.notes[s.nextNote] = &note{id: s.nextNote, ticketID: ticketID, text: text, requestedFrom: "DASHBOARD",
 		createdBy: &a, createdAt: t, updatedAt: t}
+	s.byID = nil
 	return s.nextNote, nil
 }
 
@@ -273,6 +280,7 @@ func badRequest(code, msg string) *apiError { return &apiError{http.StatusBadReq
 
 // ServeHTTP answers one Desk Platform API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.Meter.Hit()
 	path := strings.TrimPrefix(r.URL.Path, "/platform/v1")
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	w.Header().Set(RequestIDHeader, s.arrive(r, path, body))
@@ -480,14 +488,15 @@ func (s *Server) listNotes(r *http.Request) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Whole UTC days as Unix seconds: a cheap test per note, which counts
+	// when a large seed is paged through.
+	lo, hi := start.Unix(), end.Unix()+24*60*60
 	var match []*note
-	for _, n := range s.notes {
-		d := day(n.createdAt)
-		if !d.Before(start) && !d.After(end) {
+	for _, n := range s.sortedNotes() {
+		if u := n.createdAt.Unix(); u >= lo && u < hi {
 			match = append(match, n)
 		}
 	}
-	slices.SortFunc(match, func(a, b *note) int { return cmp.Compare(a.id, b.id) })
 	results := make([]noteJSON, 0, limit)
 	for i := offset; i < len(match) && i < offset+limit; i++ {
 		results = append(results, match[i].json())
@@ -588,6 +597,7 @@ func (s *Server) createNote(body []byte) (any, *apiError) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	n := &note{id: s.nextNote, ticketID: tid, text: text, requestedFrom: "PLATFORM_API", createdAt: now, updatedAt: now}
 	s.notes[n.id] = n
+	s.byID = nil
 	return n.json(), nil
 }
 
@@ -619,7 +629,20 @@ func (s *Server) deleteNote(rawID string) *apiError {
 		return badRequest(codeNotFound, "The specified ticket_note_id doesn’t exist.")
 	}
 	delete(s.notes, n.id)
+	s.byID = nil
 	return nil
+}
+
+// sortedNotes returns the notes by id; callers hold s.mu.
+func (s *Server) sortedNotes() []*note {
+	if s.byID == nil {
+		s.byID = make([]*note, 0, len(s.notes))
+		for _, n := range s.notes {
+			s.byID = append(s.byID, n)
+		}
+		slices.SortFunc(s.byID, func(a, b *note) int { return cmp.Compare(a.id, b.id) })
+	}
+	return s.byID
 }
 
 // findNote returns the note with a path id; callers hold s.mu.
