@@ -15,6 +15,7 @@ import (
 
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/providers"
+	"github.com/ticketnotes/ticketnotes/providers/syncer"
 	"github.com/ticketnotes/ticketnotes/views"
 )
 
@@ -453,4 +454,22 @@ func vendorSaid(s string) string {
 		s = string(r[:199]) + "…"
 	}
 	return s
+}
+
+// passFailure is a failed sync pass explained as ProviderFailure explains
+// a vendor error: the pass keeps the vendor's answer by the sentinel's
+// text, its code, request id and HTTP status.
+func passFailure(t interface{ T(string, ...any) string }, pe *syncer.PassError) views.ProviderFailure {
+	e := &providers.Error{Kind: errors.New(pe.Kind), Code: pe.Code, RequestID: pe.RequestID, Status: pe.Status,
+		Detail: pe.Detail, Message: pe.VendorMessage}
+	for _, k := range []error{providers.ErrInvalid, providers.ErrUnauthorized, providers.ErrForbidden, providers.ErrNotFound,
+		providers.ErrRateLimited, providers.ErrUnavailable, providers.ErrUnsupported, providers.ErrRedirect, context.DeadlineExceeded} {
+		if k.Error() == pe.Kind {
+			e.Kind = k
+			break
+		}
+	}
+	f := ProviderFailure(t, e)
+	f.Where = pe.Where
+	return f
 }

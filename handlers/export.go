@@ -31,19 +31,15 @@ func (h *Notes) ExportNotes(c *fiber.Ctx) error {
 	return h.export(c, "ticketnotes-notes", h.T(c).T("notes.title"), d.Notes)
 }
 
-// ExportConversation streams one ticket's conversation. When the vendor
-// fails it answers 502 (404 when the vendor does not know the ticket) with
-// a page explaining the failure as the conversation page does, rather than
-// a file missing notes.
+// ExportConversation streams one ticket's conversation from the archive,
+// which answers whatever the vendor does; a ticket the archive has never
+// seen is 404 with the conversation page's explanation.
 func (h *Notes) ExportConversation(c *fiber.Ctx) error {
 	d, status, err := h.conversation(c)
 	if err != nil {
 		return err
 	}
-	if d.Failure != nil {
-		if status == http.StatusOK {
-			status = http.StatusBadGateway
-		}
+	if status != http.StatusOK {
 		return Render(c, status, views.ExportFailed(h.Page(c, "export.failed"), d))
 	}
 	title := d.AccountName + " · " + h.T(c).T("conversation.ticket") + " " + d.Ticket

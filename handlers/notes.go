@@ -17,7 +17,7 @@ import (
 
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/providers"
-	"github.com/ticketnotes/ticketnotes/providers/fanout"
+	"github.com/ticketnotes/ticketnotes/providers/syncer"
 	"github.com/ticketnotes/ticketnotes/views"
 )
 
@@ -33,27 +33,40 @@ type History interface {
 	ActorsOf(ctx context.Context, action string, targets []string) (map[string]models.Actor, error)
 }
 
+// Archive is the local archive the pages read and the writes go through
+// to. Its methods return models.ErrNotFound for what it does not hold and
+// the database's error otherwise.
+type Archive interface {
+	ListArchivedNotes(ctx context.Context, f models.NoteFilter) ([]models.ArchivedNote, int64, bool, error)
+	TicketNotes(ctx context.Context, account uint, ticket string) ([]models.ArchivedNote, error)
+	ArchivedNoteByID(ctx context.Context, account uint, ticket, note string) (*models.ArchivedNote, error)
+	ArchivedTicket(ctx context.Context, account uint, ticket string) (*models.ArchivedTicket, error)
+	ArchiveNoteWritten(ctx context.Context, account uint, note providers.Note, actor string) error
+	ArchiveNoteDeleted(ctx context.Context, account uint, ticket, noteID, actor string, at time.Time) error
+	SyncState(ctx context.Context, account uint) (syncer.State, error)
+}
+
 // Notes serves the notes workspace, the conversation view and note edits.
+// Pages read the archive only; writes go to the vendor, then the archive.
 type Notes struct {
 	*Base
 	clients *Clients
-	fetch   *fanout.Fetcher
+	archive Archive
 	tokens  FormTokens
 	history History
+	syncer  Syncer // nil: no engine (conversations are not refreshed)
 	now     func() time.Time
 }
 
 // NewNotes returns the notes handlers.
-func NewNotes(b *Base, clients *Clients, fetch *fanout.Fetcher, tokens FormTokens, history History) *Notes {
-	return &Notes{Base: b, clients: clients, fetch: fetch, tokens: tokens, history: history, now: time.Now}
+func NewNotes(b *Base, clients *Clients, archive Archive, tokens FormTokens, history History) *Notes {
+	return &Notes{Base: b, clients: clients, archive: archive, tokens: tokens, history: history, now: time.Now}
 }
 
 // Paging and input limits.
 const (
 	notesPageSize  = 50
-	maxFetchNotes  = 2000 // per account and query
 	maxNoteRunes   = 10000
-	maxRangeDays   = 3 * 366
 	formTokenTTL   = 24 * time.Hour
 	defaultDaySpan = 30
 )
@@ -63,12 +76,13 @@ const (
 // walk up the vendor's URL path — are never one.
 var ticketIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$`)
 
-// source is a usable account: its row, client and capabilities.
+// source is a usable account: its row, client and capabilities. Building
+// a client calls no vendor.
 type source struct {
-	acct *models.Account
-	src  fanout.Source
-	caps providers.Capabilities
-	err  error // the client could not be built
+	acct     *models.Account
+	provider providers.Provider
+	caps     providers.Capabilities
+	err      error // the client could not be built
 }
 
 // sources builds clients for accounts; failures are kept per account.
@@ -76,12 +90,12 @@ func (h *Notes) sources(accts []models.Account) []source {
 	out := make([]source, 0, len(accts))
 	for i := range accts {
 		a := &accts[i]
-		s := source{acct: a, src: fanout.Source{AccountID: a.ID, Name: a.Name, Kind: providers.Kind(a.Kind), Version: a.Version()}}
+		s := source{acct: a}
 		p, err := h.clients.For(a)
 		if err != nil {
 			s.err = err
 		} else {
-			s.src.Provider, s.caps = p, p.Capabilities()
+			s.provider, s.caps = p, p.Capabilities()
 		}
 		out = append(out, s)
 	}
@@ -98,10 +112,10 @@ func queryValues(c *fiber.Ctx) url.Values {
 
 // parseQuery reads and validates the notes filters in v; errs holds bad
 // fields.
-func (h *Notes) parseQuery(c *fiber.Ctx, v url.Values) (views.NotesQuery, providers.Query, views.FieldErrors) {
+func (h *Notes) parseQuery(c *fiber.Ctx, v url.Values) (views.NotesQuery, models.NoteFilter, views.FieldErrors) {
 	t := h.T(c)
 	q := views.NotesQuery{Ticket: strings.TrimSpace(v.Get("ticket")), From: v.Get("from"), To: v.Get("to"),
-		Role: v.Get("role"), Text: strings.TrimSpace(v.Get("q")), Refresh: v.Get("refresh") != ""}
+		Role: v.Get("role"), Text: strings.TrimSpace(v.Get("q")), Sort: v.Get("sort")}
 	for _, s := range v["account"] {
 		if s != "" && !slices.Contains(q.Accounts, s) {
 			q.Accounts = append(q.Accounts, s)
@@ -122,8 +136,11 @@ func (h *Notes) parseQuery(c *fiber.Ctx, v url.Values) (views.NotesQuery, provid
 	from, to, bad := DayRange(q.From, q.To, loc)
 	if bad != "" {
 		errs[bad] = t.T("err.date_invalid")
-	} else if !from.IsZero() && !to.IsZero() && to.Sub(from) > maxRangeDays*24*time.Hour {
-		errs["to"] = t.T("err.range_too_long")
+	}
+	switch q.Sort {
+	case "", models.SortNewest, models.SortOldest, models.SortRelevance:
+	default:
+		errs["sort"] = t.T("err.choice_invalid")
 	}
 	if q.Ticket != "" && !ticketIDRE.MatchString(q.Ticket) {
 		errs["ticket"] = t.T("err.ticket_invalid")
@@ -136,12 +153,17 @@ func (h *Notes) parseQuery(c *fiber.Ctx, v url.Values) (views.NotesQuery, provid
 	if m := textError(q.Text, maxFilterRunes); m != "" {
 		errs["q"] = t.T(m)
 	}
+	f := models.NoteFilter{TicketID: q.Ticket, From: from, To: to, Role: providers.Role(q.Role), Query: q.Text,
+		Sort: q.Sort, Offset: (q.Page - 1) * notesPageSize, Limit: notesPageSize}
 	for _, a := range q.Accounts {
-		if _, ok := parseID(a); !ok {
+		id, ok := parseID(a)
+		if !ok {
 			errs["account"] = t.T("err.choice_invalid")
+			continue
 		}
+		f.Accounts = append(f.Accounts, id)
 	}
-	return q, providers.Query{TicketID: q.Ticket, From: from, To: to, Limit: maxFetchNotes}, errs
+	return q, f, errs
 }
 
 // List is the notes workspace: filters, per-account outcomes and merged,
@@ -167,6 +189,16 @@ func (h *Notes) List(c *fiber.Ctx) error {
 	return Render(c, status, views.NotesPage(p, d))
 }
 
+// Statuses is the accounts' counts and freshness for the list's filter,
+// the partial the notes page polls while a pass runs.
+func (h *Notes) Statuses(c *fiber.Ctx) error {
+	d, status, err := h.load(c, true)
+	if err != nil {
+		return err
+	}
+	return Render(c, status, views.NotesCounts(h.Page(c, "notes.title"), d, false))
+}
+
 // load runs the query of the request. paged cuts the notes to one page.
 // status is 200, 422 for invalid filters, or 404 when the filter names an
 // account that does not exist or is disabled.
@@ -177,7 +209,7 @@ func (h *Notes) load(c *fiber.Ctx, paged bool) (d views.NotesData, status int, e
 // loadQuery runs the notes query v (a list's query string); status as for
 // load.
 func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesData, int, error) {
-	q, pq, errs := h.parseQuery(c, v)
+	q, f, errs := h.parseQuery(c, v)
 	d := views.NotesData{Query: q, Errors: errs, PageSize: notesPageSize, FormToken: models.RandomToken(16)}
 	all, err := h.clients.Accounts.ListAccounts(c.UserContext())
 	if err != nil {
@@ -217,49 +249,86 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 	for _, s := range srcs {
 		if len(q.Accounts) == 0 || slices.Contains(q.Accounts, strconv.FormatUint(uint64(s.acct.ID), 10)) {
 			chosen = append(chosen, s)
+			if len(q.Accounts) == 0 {
+				f.Accounts = append(f.Accounts, s.acct.ID)
+			}
 		}
 	}
-	var fetchable []fanout.Source
-	for _, s := range chosen {
-		if s.err == nil {
-			fetchable = append(fetchable, s.src)
+	if len(chosen) == 0 {
+		return d, http.StatusOK, nil
+	}
+	ctx := c.UserContext()
+	notes, total, capped, err := h.archive.ListArchivedNotes(ctx, f)
+	if err != nil {
+		return d, 0, err
+	}
+	d.Total, d.Capped = int(total), capped
+	// An export is every matching note, read a batch at a time.
+	for all := f; !paged && len(notes) < d.Total; {
+		all.Offset, all.Limit = len(notes), models.MaxNoteLimit
+		more, _, _, err := h.archive.ListArchivedNotes(ctx, all)
+		if err != nil {
+			return d, 0, err
 		}
+		if len(more) == 0 {
+			break
+		}
+		notes = append(notes, more...)
 	}
-	res := h.fetch.Notes(c.UserContext(), fetchable, pq, q.Refresh)
-	byID := map[uint]fanout.Outcome{}
-	for _, o := range res.Outcomes {
-		byID[o.AccountID] = o
-	}
-	t := h.T(c)
 	caps := map[uint]providers.Capabilities{}
 	names := map[uint]string{}
 	for _, s := range chosen {
 		caps[s.acct.ID], names[s.acct.ID] = s.caps, s.acct.Name
-		st := views.AccountStatus{ID: s.acct.ID, Name: s.acct.Name, Kind: providers.Kind(s.acct.Kind), Caps: s.caps}
-		if s.err != nil {
-			st.Failure = ProviderFailure(t, s.err)
-		} else {
-			o := byID[s.acct.ID]
-			st.OK, st.Count, st.Truncated, st.Cached, st.FetchedAt = o.Err == nil, o.Count, o.Truncated, o.Cached, o.FetchedAt
-			if o.Err != nil {
-				st.Failure = ProviderFailure(t, o.Err)
-				h.Logger(c).Warn("provider fetch failed", "account", s.acct.ID, "err", o.Err)
-			}
+		st, err := h.accountStatus(c, s, f)
+		if err != nil {
+			return d, 0, err
 		}
 		d.Statuses = append(d.Statuses, st)
 	}
-	d.Truncated = res.Truncated
-	notes := filterNotes(res.Notes, providers.Role(q.Role), q.Text)
-	d.Total = len(notes)
-	if paged {
-		start := min((q.Page-1)*notesPageSize, len(notes))
-		notes = notes[start:min(start+notesPageSize, len(notes))]
-	}
 	back := q.URL("/notes", q.Page)
 	for _, n := range notes {
-		d.Notes = append(d.Notes, h.item(n, names[n.AccountID], caps[n.AccountID], admin, views.ModeList, back))
+		it := h.archivedItem(n, names[n.AccountID], caps[n.AccountID], admin, views.ModeList, back)
+		it.Search = q.Text
+		d.Notes = append(d.Notes, it)
 	}
 	return d, http.StatusOK, h.attribute(c, d.Notes)
+}
+
+// accountStatus is one account's line beside the results: how many of the
+// matching notes are its, and how fresh its archive is.
+func (h *Notes) accountStatus(c *fiber.Ctx, s source, f models.NoteFilter) (views.AccountStatus, error) {
+	st := views.AccountStatus{ID: s.acct.ID, Name: s.acct.Name, Kind: providers.Kind(s.acct.Kind), Caps: s.caps}
+	if s.err != nil {
+		st.Failure = ProviderFailure(h.T(c), s.err)
+		return st, nil
+	}
+	f.Accounts, f.Offset, f.Limit, f.Sort = []uint{s.acct.ID}, 0, 1, models.SortNewest
+	_, n, _, err := h.archive.ListArchivedNotes(c.UserContext(), f)
+	if err != nil {
+		return st, err
+	}
+	sync, err := h.archive.SyncState(c.UserContext(), s.acct.ID)
+	if err != nil {
+		return st, err
+	}
+	st.Count, st.Sync = int(n), sync
+	st.OK = sync.Err == nil
+	if sync.Err != nil {
+		st.Failure = passFailure(h.T(c), sync.Err)
+	}
+	return st, nil
+}
+
+// archivedItem is the view of an archived note, marked deleted when the
+// vendor no longer has it.
+func (h *Notes) archivedItem(n models.ArchivedNote, account string, caps providers.Capabilities, admin bool, mode, back string) views.NoteItem {
+	it := h.item(n.Note, account, caps, admin, mode, back)
+	it.Version = n.Version
+	if n.Deleted() {
+		it.Deleted = &views.Deletion{By: n.DeletedBy, At: n.DeletedAt}
+		it.CanEdit, it.CanDelete = false, false
+	}
+	return it
 }
 
 // attribute names the user who added each note through this dashboard,
@@ -286,25 +355,6 @@ func (h *Notes) attribute(c *fiber.Ctx, items []views.NoteItem) error {
 func (h *Notes) item(n providers.Note, account string, caps providers.Capabilities, admin bool, mode, back string) views.NoteItem {
 	return views.NoteItem{Note: n, AccountName: account, CanEdit: admin && caps.Edit, CanDelete: admin && caps.Delete,
 		Mode: mode, Back: back}
-}
-
-// filterNotes applies the filters the vendors cannot: author role and text.
-func filterNotes(notes []providers.Note, role providers.Role, text string) []providers.Note {
-	if role == "" && text == "" {
-		return notes
-	}
-	text = strings.ToLower(text)
-	out := make([]providers.Note, 0, len(notes))
-	for _, n := range notes {
-		if role != "" && n.AuthorRole != role {
-			continue
-		}
-		if text != "" && !strings.Contains(strings.ToLower(n.Body), text) && !strings.Contains(strings.ToLower(n.AuthorName), text) {
-			continue
-		}
-		out = append(out, n)
-	}
-	return out
 }
 
 // pathParam returns a route parameter unescaped (ids may hold any byte).
@@ -462,8 +512,7 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 	if ev.AttemptID, err = h.Attempt(c, ev); err != nil {
 		return err
 	}
-	n, rcpt, err := s.src.Provider.AddNote(c.UserContext(), in.Ticket, strings.TrimSpace(in.Body))
-	h.fetch.Invalidate(a.ID)
+	n, rcpt, err := s.provider.AddNote(c.UserContext(), in.Ticket, strings.TrimSpace(in.Body))
 	if err != nil {
 		h.fail(c, ev, models.OutcomeError, err)
 		f := ProviderFailure(t, err)
@@ -476,6 +525,7 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 	if err := h.Record(c, ev); err != nil {
 		return err
 	}
+	h.writeThrough(c, a.ID, n)
 	return Redirect(c, views.TicketPath(a.ID, in.Ticket)+"?added=1")
 }
 
@@ -532,14 +582,40 @@ func (h *Notes) find(c *fiber.Ctx, r noteRef) (providers.Note, error) {
 	if r.src.err != nil {
 		return providers.Note{}, r.src.err
 	}
-	n, ok, err := h.fetch.Find(c.UserContext(), r.src.src, r.ticket, r.note)
+	n, err := h.archive.ArchivedNoteByID(c.UserContext(), r.src.acct.ID, r.ticket, r.note)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && n.Deleted()) {
+		return providers.Note{}, fiber.ErrNotFound
+	}
 	if err != nil {
-		return n, err
+		return providers.Note{}, err
 	}
-	if !ok {
-		return n, fiber.ErrNotFound
+	return n.Note, nil
+}
+
+// writeThrough puts a note the vendor just stored into the archive, so the
+// pages show it at once. The vendor has the change and the audit log its
+// outcome; if the archive write fails the next sync pass brings the note,
+// so it is logged, not reported as a failed change.
+func (h *Notes) writeThrough(c *fiber.Ctx, account uint, n providers.Note) {
+	if n.ID == "" {
+		return // the vendor did not say which note it made; the next pass finds it
 	}
-	return n, nil
+	n.AccountID = account
+	if err := h.archive.ArchiveNoteWritten(context.WithoutCancel(c.UserContext()), account, n, actorName(c)); err != nil {
+		h.Logger(c).Error("archive write-through failed", "account", account, "ticket", n.TicketID, "note", n.ID, "err", err)
+	}
+}
+
+// actorName is how the archive names the viewer as the author of a change.
+func actorName(c *fiber.Ctx) string {
+	u := Viewer(c)
+	if u == nil {
+		return ""
+	}
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.Email
 }
 
 func (h *Notes) mode(c *fiber.Ctx) string {
@@ -614,8 +690,7 @@ func (h *Notes) Update(c *fiber.Ctx) error {
 	if ev.AttemptID, err = h.Attempt(c, ev); err != nil {
 		return err
 	}
-	n, rcpt, err := r.src.src.Provider.UpdateNote(c.UserContext(), r.ticket, r.note, strings.TrimSpace(body))
-	h.fetch.Invalidate(r.src.acct.ID)
+	n, rcpt, err := r.src.provider.UpdateNote(c.UserContext(), r.ticket, r.note, strings.TrimSpace(body))
 	if err != nil {
 		h.fail(c, ev, models.OutcomeError, err)
 		f := ProviderFailure(t, err)
@@ -626,8 +701,12 @@ func (h *Notes) Update(c *fiber.Ctx) error {
 	if err := h.Record(c, ev); err != nil {
 		return err
 	}
+	h.writeThrough(c, r.src.acct.ID, n)
 	if IsHTMX(c) {
 		it.Note = n
+		if an, err := h.archive.ArchivedNoteByID(c.UserContext(), r.src.acct.ID, r.ticket, r.note); err == nil {
+			it.Note, it.Version = an.Note, an.Version
+		}
 		items := []views.NoteItem{it}
 		if err := h.attribute(c, items); err != nil {
 			return err
@@ -676,8 +755,7 @@ func (h *Notes) Delete(c *fiber.Ctx) error {
 	if ev.AttemptID, err = h.Attempt(c, ev); err != nil {
 		return err
 	}
-	rcpt, err := r.src.src.Provider.DeleteNote(c.UserContext(), r.ticket, r.note)
-	h.fetch.Invalidate(r.src.acct.ID)
+	rcpt, err := r.src.provider.DeleteNote(c.UserContext(), r.ticket, r.note)
 	if err != nil {
 		h.fail(c, ev, models.OutcomeError, err)
 		return err
@@ -685,6 +763,9 @@ func (h *Notes) Delete(c *fiber.Ctx) error {
 	ev.VendorReq = rcpt.RequestID
 	if err := h.Record(c, ev); err != nil {
 		return err
+	}
+	if err := h.archive.ArchiveNoteDeleted(context.WithoutCancel(c.UserContext()), r.src.acct.ID, r.ticket, r.note, actorName(c), h.now().UTC()); err != nil {
+		h.Logger(c).Error("archive write-through failed", "account", r.src.acct.ID, "ticket", r.ticket, "note", r.note, "err", err)
 	}
 	back := safeBack(c.FormValue("back"), views.TicketPath(r.src.acct.ID, r.ticket))
 	if IsHTMX(c) {
@@ -772,11 +853,25 @@ func (h *Notes) Conversation(c *fiber.Ctx) error {
 		}
 		return Render(c, status, views.ConversationPrint(p, d))
 	}
+	if d.Failure == nil {
+		h.refresh(c, d.AccountID, d.Ticket)
+	}
 	return Render(c, status, views.ConversationPage(p, d))
 }
 
-// conversation loads the ticket of the path. status is 200, or 404 when the
-// vendor does not know the ticket (d.Failure then says so).
+// Timeline is the conversation's timeline alone: the page loads it once
+// more shortly after opening, when the refresh it queued has had time to
+// bring what changed at the vendor.
+func (h *Notes) Timeline(c *fiber.Ctx) error {
+	d, status, err := h.conversation(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, status, views.Timeline(h.Page(c, "conversation.title"), d, false))
+}
+
+// conversation loads the ticket of the path from the archive. status is
+// 200, or 404 when the archive has neither the ticket nor a note of it.
 func (h *Notes) conversation(c *fiber.Ctx) (d views.ConversationData, status int, err error) {
 	r, err := h.ref(c, false)
 	if err != nil {
@@ -786,25 +881,59 @@ func (h *Notes) conversation(c *fiber.Ctx) (d views.ConversationData, status int
 		Ticket: r.ticket, Caps: r.src.caps, FormToken: models.RandomToken(16)}
 	admin := Viewer(c).IsAdmin()
 	d.CanAdd = admin && r.src.caps.Add != providers.AddNone
+	ctx := c.UserContext()
+	// The archive stays readable whatever the vendor does; the page says
+	// why it may be stale.
 	if r.src.err != nil {
 		d.Failure = ptr(ProviderFailure(h.T(c), r.src.err))
-		return d, http.StatusOK, nil
+	} else if st, err := h.archive.SyncState(ctx, r.src.acct.ID); err != nil {
+		return d, 0, err
+	} else if st.Err != nil {
+		d.Failure = ptr(passFailure(h.T(c), st.Err))
 	}
-	notes, o := h.fetch.Ticket(c.UserContext(), r.src.src, r.ticket, c.Query("refresh") != "")
-	if o.Err != nil {
-		d.Failure = ptr(ProviderFailure(h.T(c), o.Err))
+	if t, err := h.archive.ArchivedTicket(ctx, r.src.acct.ID, r.ticket); err == nil {
+		d.Title, d.Status, d.Closed = t.Title, t.Status, t.Closed
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return d, 0, err
+	} else {
+		d.Unknown = true
 	}
-	// The vendor does not know the ticket or refuses its id: the page
-	// explains that, under a 404 rather than as a vendor failure.
+	notes, err := h.archive.TicketNotes(ctx, r.src.acct.ID, r.ticket)
+	if err != nil {
+		return d, 0, err
+	}
+	// The archive has never seen the ticket: nothing to show, but a
+	// refresh is queued, so a ticket that does exist appears shortly.
 	status = http.StatusOK
-	if errors.Is(o.Err, providers.ErrNotFound) || errors.Is(o.Err, providers.ErrInvalid) {
+	if d.Unknown && len(notes) == 0 {
 		status = http.StatusNotFound
 	}
 	back := c.OriginalURL()
 	for _, n := range notes {
-		d.Notes = append(d.Notes, h.item(n, r.src.acct.Name, r.src.caps, admin, views.ModeTimeline, back))
+		d.Notes = append(d.Notes, h.archivedItem(n, r.src.acct.Name, r.src.caps, admin, views.ModeTimeline, back))
 	}
 	return d, status, h.attribute(c, d.Notes)
 }
 
+// refresh queues a sync of one ticket, so what changed at the vendor since
+// the last pass arrives while the conversation is open. It never waits on
+// the vendor; a refresh that cannot be queued is only logged.
+func (h *Notes) refresh(c *fiber.Ctx, account uint, ticket string) {
+	if h.syncer == nil {
+		return
+	}
+	if err := h.syncer.RefreshTicket(account, ticket); err != nil {
+		h.Logger(c).Warn("ticket refresh not queued", "account", account, "ticket", ticket, "err", err)
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
+
+// Syncer queues sync work for an account; the sync engine implements it.
+type Syncer interface {
+	SyncNow(id uint, full bool) error
+	RefreshTicket(id uint, ticket string) error
+}
+
+// SetSyncer lets conversations queue a refresh of their ticket.
+func (h *Notes) SetSyncer(s Syncer) { h.syncer = s }

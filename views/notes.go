@@ -12,6 +12,7 @@ import (
 
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/providers"
+	"github.com/ticketnotes/ticketnotes/providers/syncer"
 )
 
 // Note display modes.
@@ -31,7 +32,9 @@ type NotesQuery struct {
 	// PageText is the page as requested when it is not a valid number, so
 	// the form can show it beside its error.
 	PageText string
-	Refresh  bool
+	// Sort is "newest", "oldest" or "relevance"; empty is the default
+	// (relevance with a search, else newest).
+	Sort string
 }
 
 // Values returns the filter as query values, without page and refresh.
@@ -40,7 +43,7 @@ func (q NotesQuery) Values() url.Values {
 	for _, a := range q.Accounts {
 		v.Add("account", a)
 	}
-	for k, s := range map[string]string{"ticket": q.Ticket, "from": q.From, "to": q.To, "role": q.Role, "q": q.Text} {
+	for k, s := range map[string]string{"ticket": q.Ticket, "from": q.From, "to": q.To, "role": q.Role, "q": q.Text, "sort": q.Sort} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -60,15 +63,9 @@ func (q NotesQuery) URL(base string, page int) string {
 	return base + "?" + v.Encode()
 }
 
-// RefreshURL is the current view fetched again from the vendors.
-func (q NotesQuery) RefreshURL() string {
-	v := q.Values()
-	v.Set("refresh", "1")
-	if q.Page > 1 {
-		v.Set("page", strconv.Itoa(q.Page))
-	}
-	return "/notes?" + v.Encode()
-}
+// StatusesURL is the partial of the account statuses for this filter,
+// which the page polls while a sync pass runs.
+func (q NotesQuery) StatusesURL() string { return q.URL("/notes/statuses", 0) }
 
 // AccountChoice is an account offered in a filter or the add form.
 type AccountChoice struct {
@@ -85,12 +82,21 @@ type AccountStatus struct {
 	Name      string
 	Kind      providers.Kind
 	Caps      providers.Capabilities
-	OK        bool
-	Count     int
-	Truncated bool
-	Cached    bool
-	FetchedAt time.Time
-	Failure   ProviderFailure
+	OK      bool
+	Count   int // matching notes of this account in the archive
+	Sync    syncer.State
+	Failure ProviderFailure
+}
+
+// Syncing reports whether any of the statuses has a pass running, so the
+// page keeps polling them.
+func Syncing(st []AccountStatus) bool {
+	for _, s := range st {
+		if s.Sync.Running() {
+			return true
+		}
+	}
+	return false
 }
 
 // NoteItem is one note as shown, with the controls the viewer may use.
@@ -104,11 +110,30 @@ type NoteItem struct {
 	// AddedBy is the name of the user who added the note through this
 	// dashboard (from the audit log), "" when it was written elsewhere.
 	AddedBy string
-	// Deleted is set once the note was deleted here.
+	// Deleted is set once the note was deleted, here or at the vendor.
 	Deleted *Deletion
+	// Version is the archive's version number, 1 for a note never edited.
+	Version int
+	// Search is the list's search, whose matches the text marks.
+	Search string
 }
 
-// Deletion is who deleted a note here, and when.
+// Edited reports whether the note was changed after it was written.
+func (n NoteItem) Edited() bool {
+	return n.Version > 1 || (!n.Note.UpdatedAt.IsZero() && n.Note.UpdatedAt.After(n.Note.CreatedAt))
+}
+
+// Marked splits a run of note text into the pieces the search matched and
+// the rest; without a search, one unmatched piece.
+func (n NoteItem) Marked(text string) []models.Segment {
+	if n.Search == "" {
+		return []models.Segment{{Text: text}}
+	}
+	return models.Highlight(text, n.Search)
+}
+
+// Deletion is who deleted a note here, and when; By is empty when a sync
+// pass found it gone at the vendor.
 type Deletion struct {
 	By string
 	At time.Time
@@ -161,8 +186,9 @@ type NotesData struct {
 	Statuses    []AccountStatus
 	Notes       []NoteItem
 	Total       int
-	PageSize    int
-	Truncated   bool
+	// Capped says a search stopped counting at Total ("10,000+").
+	Capped   bool
+	PageSize int
 	Quick       []QuickPick
 	Add         AddForm
 	FormToken   string
@@ -229,6 +255,20 @@ type ConversationData struct {
 	Notes       []NoteItem
 	Failure     *ProviderFailure
 	FormToken   string
+	// Title, Status and Closed are the ticket as last synced; Unknown says
+	// the archive has not seen the ticket.
+	Title, Status string
+	Closed        bool
+	Unknown       bool
+}
+
+// timelinePoll makes the timeline reload itself once, three seconds after
+// the page, when poll is set.
+func timelinePoll(d ConversationData, poll bool) templ.Attributes {
+	if !poll {
+		return templ.Attributes{}
+	}
+	return templ.Attributes{"hx-get": d.Path("/timeline"), "hx-trigger": "load delay:3s", "hx-swap": "outerHTML"}
 }
 
 // Path is the conversation's URL plus suffix.
@@ -339,4 +379,53 @@ func oobSwap(oob bool) templ.Attributes {
 		return templ.Attributes{"hx-swap-oob": "true"}
 	}
 	return templ.Attributes{}
+}
+
+// SyncPath is the "Sync now" action of an account.
+func SyncPath(account uint) string { return "/accounts/" + strconv.FormatUint(uint64(account), 10) + "/sync" }
+
+// statusTrigger is when the statuses reload themselves: after "Sync now"
+// anywhere on the page, and every two seconds while a pass runs.
+func statusTrigger(st []AccountStatus) string {
+	if Syncing(st) {
+		return "sync-started from:body, every 2s"
+	}
+	return "sync-started from:body"
+}
+
+// progressUnit is the message suffix of a pass's unit.
+func progressUnit(unit string) string {
+	if unit == "windows" {
+		return "windows"
+	}
+	return "tickets"
+}
+
+// FormatCount writes n with thousands separators ("10,000").
+func FormatCount(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// SortIs reports whether the list is in order s ("relevance", "newest",
+// "oldest"), the default counted: relevance with a search, else newest.
+func (d NotesData) SortIs(s string) bool {
+	cur := d.Query.Sort
+	if cur == "" {
+		cur = "newest"
+		if d.Query.Text != "" {
+			cur = "relevance"
+		}
+	}
+	return cur == s
+}
+
+// SortURL is the list in order s, from its first page.
+func (d NotesData) SortURL(s string) string {
+	q := d.Query
+	q.Sort = s
+	return q.URL("/notes", 0)
 }

@@ -116,3 +116,17 @@ func hintIf(shown bool, id string) []string {
 	}
 	return nil
 }
+
+// Ago is t relative to now in the viewer's words ("3 min ago").
+func (p Page) Ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return p.T.T("ago.now")
+	case d < time.Hour:
+		return p.T.N("ago.minutes", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return p.T.N("ago.hours", int(d/time.Hour))
+	}
+	return p.T.N("ago.days", int(d/(24*time.Hour)))
+}

@@ -123,36 +123,30 @@ func TestNoteHistoryHeadingsAndBlocks(t *testing.T) {
 	checkJSONBlocks(t, body, 2)
 }
 
-func TestConversationExportExplainsVendorFailure(t *testing.T) {
+func TestConversationAndExportsReadTheArchiveWhileTheVendorFails(t *testing.T) {
 	t.Parallel()
 	ds := newDemoServer(t)
 	ticket := strconv.FormatInt(ds.demo.Sandbox.Sendbird.Tickets()[0].ID, 10)
 	ds.demo.Sandbox.Sendbird.Faults.Arm(simfault.ExpiredToken, -1)
+	ds.syncFailing()
 	c := ds.signIn(demoManager)
 	_, page := c.get("/tickets/2/" + ticket)
-	explained := strings.Join(strings.Fields(doc(t, page).Find(`[data-testid=conversation-error]`).Text()), " ")
-	if explained == "" {
-		t.Fatal("the conversation page shows no failure")
+	pd := doc(t, page)
+	explained := strings.Join(strings.Fields(pd.Find(`[data-testid=conversation-error]`).Text()), " ")
+	if !strings.Contains(explained, "refused the credentials") || !strings.Contains(explained, "request id") || !strings.Contains(explained, "HTTP 401") {
+		t.Errorf("the conversation page explains %q, not the failed sync", explained)
+	}
+	shown := pd.Find(`[data-testid=timeline] [data-testid=note]`).Length()
+	if shown == 0 {
+		t.Fatal("the archived notes are not shown while the vendor fails")
 	}
 	for _, format := range []string{"md", "csv", "json"} {
 		resp, body := c.get("/tickets/2/" + ticket + "/export." + format)
-		if resp.StatusCode != http.StatusBadGateway {
-			t.Errorf("%s: status %d, want 502", format, resp.StatusCode)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("%s: status %d, want the archive's file", format, resp.StatusCode)
 		}
-		if strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
-			t.Errorf("%s: the explanation is sent as a download", format)
-		}
-		d := doc(t, body)
-		got := strings.Join(strings.Fields(d.Find(`[data-testid=export-error]`).Text()), " ")
-		// Each call has its own vendor request id; the rest is the same.
-		if reqID.ReplaceAllString(got, "") != reqID.ReplaceAllString(explained, "") {
-			t.Errorf("%s: export explains %q, the page %q", format, got, explained)
-		}
-		if strings.Contains(body, "internal error") {
-			t.Errorf("%s: generic internal error shown", format)
-		}
-		if !strings.Contains(got, "refused the credentials") || !strings.Contains(got, "request id") {
-			t.Errorf("%s: explanation %q lacks the vendor's reason and request id", format, got)
+		if strings.Contains(body, "internal error") || len(body) < 200 {
+			t.Errorf("%s: %q is not the conversation", format, body)
 		}
 	}
 }
@@ -161,12 +155,13 @@ func TestFailureLineNamesHTTPStatus(t *testing.T) {
 	t.Parallel()
 	ds := newDemoServer(t)
 	ds.demo.Sandbox.Sendbird.Faults.Arm(simfault.ExpiredToken, -1)
+	ds.syncFailing()
 	c := ds.signIn(demoManager)
 	for _, lang := range []string{"en", "zh-Hans"} {
 		if resp, _ := c.post("/preferences", map[string][]string{"lang": {lang}, "timezone": {"UTC"}}); resp.StatusCode >= 400 {
 			t.Fatalf("preferences %s: %d", lang, resp.StatusCode)
 		}
-		_, body := c.get("/notes?refresh=1")
+		_, body := c.get("/notes")
 		got := strings.Join(strings.Fields(doc(t, body).Find(`[data-testid=account-status][data-account-id="2"]`).Text()), " ")
 		if !strings.Contains(got, "HTTP 401") {
 			t.Errorf("%s: failure %q does not name the HTTP status", lang, got)

@@ -421,15 +421,15 @@ func TestImpossibleTicketIDsAreNotFound(t *testing.T) {
 	if ds.demo.Sandbox.Sendbird.Writes() != writes {
 		t.Error("an impossible ticket id reached the vendor")
 	}
-	// A well-formed id the vendor does not know: the page explains the
-	// vendor's answer under a 404, and the export is a 404, not a 502.
+	// A well-formed id the archive has never seen: the page says so under
+	// a 404, and the export is a 404 too.
 	for _, p := range []string{"/tickets/1/999999999", "/tickets/2/abc", "/tickets/1/999999999/print", "/tickets/3/999999999/export.csv"} {
 		resp, body := c.get(p)
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", p, resp.StatusCode)
 		}
-		if !strings.Contains(body, "does not know this ticket") {
-			t.Errorf("GET %s does not say the vendor does not know the ticket", p)
+		if !strings.Contains(body, "not in the archive yet") {
+			t.Errorf("GET %s does not say the archive does not have the ticket", p)
 		}
 	}
 }

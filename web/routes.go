@@ -40,6 +40,7 @@ func (s *Server) routes() []Route {
 
 		{Method: get, Path: "/notes", Access: Member, Handler: h.notes.List},
 		{Method: get, Path: "/notes/export.:format", Access: Member, Handler: h.notes.ExportNotes},
+		{Method: get, Path: "/notes/statuses", Access: Member, Handler: h.notes.Statuses},
 		{Method: post, Path: "/notes", Access: Admin, Action: "note.create", Handler: h.notes.Create},
 		{Method: get, Path: "/notes/:account/:ticket/:note", Access: Member, Handler: h.notes.Show},
 		{Method: get, Path: "/notes/:account/:ticket/:note/edit", Access: Admin, Handler: h.notes.EditForm},
@@ -49,6 +50,7 @@ func (s *Server) routes() []Route {
 		{Method: get, Path: "/notes/:account/:ticket/:note/history", Access: Member, Handler: h.notes.NoteHistory},
 		{Method: get, Path: "/tickets/:account/:ticket", Access: Member, Handler: h.notes.Conversation},
 		{Method: get, Path: "/tickets/:account/:ticket/print", Access: Member, Handler: h.notes.Conversation},
+		{Method: get, Path: "/tickets/:account/:ticket/timeline", Access: Member, Handler: h.notes.Timeline},
 		{Method: get, Path: "/tickets/:account/:ticket/export.:format", Access: Member, Handler: h.notes.ExportConversation},
 
 		{Method: get, Path: "/accounts", Access: Admin, Handler: h.accounts.List},

@@ -19,7 +19,6 @@ import (
 	"github.com/ticketnotes/ticketnotes/handlers"
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/providers"
-	"github.com/ticketnotes/ticketnotes/providers/fanout"
 	"github.com/ticketnotes/ticketnotes/providers/registry"
 	"github.com/ticketnotes/ticketnotes/static"
 	"github.com/ticketnotes/ticketnotes/views/i18n"
@@ -46,6 +45,7 @@ type Server struct {
 		audit    *handlers.Audit
 		notes    *handlers.Notes
 	}
+	clients *handlers.Clients
 	// Routes is the route table as mounted.
 	Routes []Route
 }
@@ -98,16 +98,14 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	reg := registry.New(cfg.AllowPrivateEndpoints)
 	reg.Sandbox = s.sandbox
 	clients := &handlers.Clients{Accounts: db, Registry: reg}
+	s.clients = clients
 	s.h.health = handlers.NewHealth(db, Version)
 	s.h.auth = handlers.NewAuth(s.base, db, s.sessions)
 	s.h.accounts = handlers.NewAccounts(s.base, clients, cfg.AllowPrivateEndpoints)
 	s.h.accounts.Sandbox = s.sandbox
 	s.h.users = handlers.NewUsers(s.base, db, s.sessions)
 	s.h.audit = handlers.NewAudit(s.base, db)
-	fetch := fanout.New(fanout.Options{TTL: cfg.CacheTTL})
-	s.h.notes = handlers.NewNotes(s.base, clients, fetch, db.Store("form:"), db)
-	// An edited, disabled or deleted account must not be served from cache.
-	s.h.accounts.OnChange = fetch.Invalidate
+	s.h.notes = handlers.NewNotes(s.base, clients, db, db.Store("form:"), db)
 	s.loginLimits = s.newLoginLimits()
 
 	s.app = fiber.New(fiber.Config{

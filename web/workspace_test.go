@@ -299,7 +299,8 @@ func TestAlibabaDenialIsExplainedWithCodeMessageAndDetail(t *testing.T) {
 	for _, asObject := range []bool{true, false} {
 		ds := newDemoServer(t)
 		ds.demo.Sandbox.Alibaba.Deny("ListTickets", asObject)
-		_, body := ds.signIn(demoAdmin).get("/notes?refresh=1")
+		ds.syncFailing()
+		_, body := ds.signIn(demoAdmin).get("/notes")
 		st := doc(t, body).Find(`[data-testid=account-status][data-account-id="1"]`)
 		if st.AttrOr("data-ok", "") != "false" {
 			t.Fatalf("object detail %v: the denied account shows as ok", asObject)

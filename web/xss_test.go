@@ -171,6 +171,7 @@ func TestXSSPayloadsStayText(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	ds.sync()
 	admin := ds.signIn(demoAdmin)
 	tick := strconv.FormatInt(ticket, 10)
 	// Provider content on the list, the conversation and the print view.

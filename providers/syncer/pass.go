@@ -173,7 +173,10 @@ func passError(err error, where string, at time.Time) *PassError {
 	var se *storeError
 	switch ve := providers.AsError(err); {
 	case ve != nil:
-		pe.Kind, pe.Code, pe.RequestID, pe.Status = ve.Kind.Error(), ve.Code, ve.RequestID, ve.Status
+		pe.Kind, pe.Code, pe.RequestID, pe.Status, pe.Detail = ve.Kind.Error(), ve.Code, ve.RequestID, ve.Status, ve.Detail
+		if ve.Code != "" {
+			pe.VendorMessage = ve.Message
+		}
 	case errors.As(err, &se):
 		pe.Kind = "archive error"
 	case errors.Is(err, errLeaseLost):

@@ -114,7 +114,11 @@ type PassError struct {
 	Code      string
 	RequestID string
 	Status    int
-	Message   string // for logs; not shown on pages
-	Where     string // e.g. "ticket 1033", "window 2025-01-01…2025-12-31"
-	At        time.Time
+	Detail    string // the vendor's short, safe detail (providers.Error.Detail)
+	// VendorMessage is the vendor's own message when it answered with a
+	// code; Message is the whole error, for logs only.
+	VendorMessage string
+	Message       string
+	Where         string // e.g. "ticket 1033", "window 2025-01-01…2025-12-31"
+	At            time.Time
 }
