@@ -109,11 +109,11 @@ type Ticket struct {
 	ID        string    `json:"id"`
 	Title     string    `json:"title"`
 	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"` // UTC; zero when unknown
-	UpdatedAt time.Time `json:"updated_at"` // UTC; zero when the vendor has none
+	CreatedAt time.Time `json:"created_at"`          // UTC; zero when unknown
+	UpdatedAt time.Time `json:"updated_at,omitzero"` // UTC; zero when the vendor has none
 	// Closed is true when the vendor says the ticket is finished, so a sync
 	// pass need not read its notes again until it reopens.
-	Closed bool            `json:"closed"`
+	Closed bool            `json:"closed,omitempty"`
 	Raw    json.RawMessage `json:"raw,omitempty"`
 }
 
