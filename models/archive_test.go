@@ -293,6 +293,14 @@ func TestSyncStateRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(all[acc], st) {
 		t.Errorf("sync states = %+v, %v", all, err)
 	}
+	// A finished pass has no checkpoint: nil stays nil.
+	done := syncer.State{Kind: syncer.PassIncremental, StartedAt: day(2), FinishedAt: day(3), LastOKAt: day(3)}
+	if err := db.SaveSyncState(ctx, acc, done); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.SyncState(ctx, acc); err != nil || !reflect.DeepEqual(got, done) || got.Checkpoint != nil {
+		t.Errorf("finished state =\n%+v\nwant\n%+v (%v)", got, done, err)
+	}
 	if err := db.SaveSyncState(ctx, 999, st); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("unknown account: %v", err)
 	}

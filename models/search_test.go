@@ -105,6 +105,31 @@ func parseable(q string) []string {
 	return strings.FieldsFunc(q, func(r rune) bool { return strings.ContainsRune(" !?\"*", r) })
 }
 
+func TestSearchFollowsEdits(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	ctx := context.Background()
+	acc := newAccount(t, db, "alibaba")
+	storeTicket(t, db, acc, "1", note("1", "a", "账单 alpha", day(1)))
+	storeTicket(t, db, acc, "1", note("1", "a", "发票 beta", day(1)))
+	for q, want := range map[string]int64{"alpha": 0, "账单": 0, "beta": 1, "发票": 1} {
+		if _, total, _, err := db.ListArchivedNotes(ctx, models.NoteFilter{Query: q}); err != nil || total != want {
+			t.Errorf("%s after the edit: %d, %v; want %d (search reads the current version)", q, total, err, want)
+		}
+	}
+	// A deleted note is found only when deleted notes are asked for.
+	storeTicket(t, db, acc, "1")
+	for _, f := range []models.NoteFilter{{Query: "beta"}, {Query: "beta", IncludeDeleted: true}, {Query: "beta", States: []string{models.StateDeleted}}} {
+		want := int64(1)
+		if !f.IncludeDeleted && len(f.States) == 0 {
+			want = 0
+		}
+		if _, total, _, err := db.ListArchivedNotes(ctx, f); err != nil || total != want {
+			t.Errorf("%+v: %d, %v; want %d", f, total, err, want)
+		}
+	}
+}
+
 func TestSearchRanksByRelevance(t *testing.T) {
 	t.Parallel()
 	db, _ := openDB(t)
@@ -183,7 +208,7 @@ type fixture struct {
 // the same selection done in Go over a random archive.
 func TestListArchivedNotesFilters(t *testing.T) {
 	t.Parallel()
-	db, _ := openDB(t)
+	db, dir := openDB(t)
 	ctx := context.Background()
 	accs := []uint{newAccount(t, db, "alibaba"), newAccount(t, db, "sendbird"), newAccount(t, db, "feishu")}
 	r := rand.New(rand.NewPCG(9, 9))
@@ -219,6 +244,8 @@ func TestListArchivedNotesFilters(t *testing.T) {
 			f.edited, f.deleted = true, true
 		}
 		if f.edited {
+			// An edit here also flips the read flag, as a vendor may.
+			f.unread = !f.unread
 			n := note(f.ticket, f.id, "edited "+f.id, f.created)
 			n.AuthorRole = f.role
 			read := !f.unread
@@ -257,6 +284,18 @@ func TestListArchivedNotesFilters(t *testing.T) {
 		{Offset: 7, Limit: 5},
 		{Offset: 1000},
 		{Accounts: accs[:2], Offset: 3, Limit: 4, Sort: models.SortOldest},
+	}
+	// The full-text index and the search's copy of the filter columns
+	// agree with the notes after all those writes.
+	raw := rawDB(t, dir)
+	if err := raw.Exec("INSERT INTO archive_fts (archive_fts) VALUES ('integrity-check')").Error; err != nil {
+		t.Errorf("full-text index: %v", err)
+	}
+	var drift int64
+	if err := raw.Raw(`SELECT count(*) FROM archive_notes n LEFT JOIN archive_note_meta m ON m.id = n.id
+		WHERE m.id IS NULL OR m.account_id != n.account_id OR m.created_at != n.created_at OR m.author_role != n.author_role
+		OR m.version != n.version OR m.read IS NOT n.read OR m.deleted_at IS NOT n.deleted_at`).Scan(&drift).Error; err != nil || drift != 0 {
+		t.Errorf("archive_note_meta differs from archive_notes in %d rows (%v)", drift, err)
 	}
 	// Every filter again with a search: "body" is in the notes never
 	// edited, "edited" in the others; all match once, so relevance ties

@@ -18,12 +18,21 @@ func (db *DB) SyncState(ctx context.Context, account uint) (syncer.State, error)
 		Scan(&raw).Error; err != nil {
 		return syncer.State{}, fmt.Errorf("sync state: %w", err)
 	}
-	var st syncer.State
 	if len(raw) == 0 {
-		return st, nil
+		return syncer.State{}, nil
 	}
-	if err := json.Unmarshal([]byte(raw[0]), &st); err != nil {
+	return decodeState(account, raw[0])
+}
+
+// decodeState reads a stored state. A nil Checkpoint is stored as JSON null
+// and must come back nil, not as the bytes "null".
+func decodeState(account uint, raw string) (syncer.State, error) {
+	var st syncer.State
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return syncer.State{}, fmt.Errorf("sync state of account %d: %v: %w", account, err, ErrInvalid)
+	}
+	if string(st.Checkpoint) == "null" {
+		st.Checkpoint = nil
 	}
 	return st, nil
 }
@@ -41,9 +50,9 @@ func (db *DB) SyncStates(ctx context.Context) (map[uint]syncer.State, error) {
 	}
 	out := make(map[uint]syncer.State, len(rows))
 	for _, r := range rows {
-		var st syncer.State
-		if err := json.Unmarshal([]byte(r.State), &st); err != nil {
-			return nil, fmt.Errorf("sync state of account %d: %v: %w", r.AccountID, err, ErrInvalid)
+		st, err := decodeState(r.AccountID, r.State)
+		if err != nil {
+			return nil, err
 		}
 		out[r.AccountID] = st
 	}

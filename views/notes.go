@@ -78,10 +78,10 @@ type AccountChoice struct {
 
 // AccountStatus is one account's outcome beside the results.
 type AccountStatus struct {
-	ID        uint
-	Name      string
-	Kind      providers.Kind
-	Caps      providers.Capabilities
+	ID      uint
+	Name    string
+	Kind    providers.Kind
+	Caps    providers.Capabilities
 	OK      bool
 	Count   int // matching notes of this account in the archive
 	Sync    syncer.State
@@ -187,11 +187,11 @@ type NotesData struct {
 	Notes       []NoteItem
 	Total       int
 	// Capped says a search stopped counting at Total ("10,000+").
-	Capped   bool
-	PageSize int
-	Quick       []QuickPick
-	Add         AddForm
-	FormToken   string
+	Capped    bool
+	PageSize  int
+	Quick     []QuickPick
+	Add       AddForm
+	FormToken string
 }
 
 // HasNext reports whether another page follows.
@@ -382,7 +382,9 @@ func oobSwap(oob bool) templ.Attributes {
 }
 
 // SyncPath is the "Sync now" action of an account.
-func SyncPath(account uint) string { return "/accounts/" + strconv.FormatUint(uint64(account), 10) + "/sync" }
+func SyncPath(account uint) string {
+	return "/accounts/" + strconv.FormatUint(uint64(account), 10) + "/sync"
+}
 
 // statusTrigger is when the statuses reload themselves: after "Sync now"
 // anywhere on the page, and every two seconds while a pass runs.
