@@ -208,6 +208,7 @@ func filterByDates(ctx context.Context, t *testing.T, a *app, f *flow) {
 		}
 	}
 
+	a.sync(t)
 	if !open(ctx, t, a, "/notes") {
 		return
 	}
@@ -702,8 +703,12 @@ func conversation(ctx context.Context, t *testing.T, a *app, f *flow) {
 		if n.ID == "" {
 			t.Errorf("a timeline note has no data-note-id")
 		}
-		if n.ID == f.deletedID && f.deletedID != "" {
-			t.Errorf("the timeline still shows the deleted note %s", n.ID)
+	}
+	// The deleted note stays readable in its ticket's history, marked.
+	if f.deletedID != "" {
+		state, _ := eval[string](ctx, t, `(() => { const n = document.querySelector('[data-testid="timeline"] `+noteSel(sendbirdID, f.deletedID)+`'); return n ? (n.getAttribute('data-state') || 'live') : 'missing'; })()`)
+		if state != "deleted" {
+			t.Errorf("the deleted note %s is %s in the timeline, want shown with data-state=deleted", f.deletedID, state)
 		}
 	}
 	if f.editedID != "" && f.ticket != "" {

@@ -44,6 +44,16 @@ const (
 type app struct {
 	base string
 	demo *web.Demo
+	srv  *web.Server
+}
+
+// sync brings the archive up to date with the simulators, as a full pass
+// of every account does; pages read only the archive.
+func (a *app) sync(t *testing.T) {
+	t.Helper()
+	if err := a.srv.SyncAll(context.Background()); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
 }
 
 // startApp builds the server as main does, on a fresh SQLite file, starts
@@ -82,8 +92,9 @@ func startApp(t *testing.T) *app {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	a := &app{base: "http://" + ln.Addr().String(), demo: demo}
+	a := &app{base: "http://" + ln.Addr().String(), demo: demo, srv: srv}
 	a.waitHealthy(t, served)
+	a.sync(t)
 	return a
 }
 

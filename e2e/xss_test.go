@@ -31,6 +31,7 @@ func TestXSSPayloadsDoNotRunInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	a.sync(t)
 	b := startBrowser(t, ctx)
 	if !t.Run("sign in", func(t *testing.T) { signIn(b.step(t), t, a) }) {
 		t.FailNow()
