@@ -4,11 +4,15 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"github.com/ticketnotes/ticketnotes/providers/simfault"
 )
 
 // totalOf reads the list's total from its data-total attribute.
@@ -311,5 +315,109 @@ func TestAlibabaDenialIsExplainedWithCodeMessageAndDetail(t *testing.T) {
 				t.Errorf("object detail %v: %q lacks %q", asObject, text, want)
 			}
 		}
+	}
+}
+
+// TestPageViewsAskNoVendor loads every read page and export of the notes
+// workspace and checks the simulators saw no request: pages read only the
+// archive.
+func TestPageViewsAskNoVendor(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	_, page := c.get("/notes")
+	var paths []string
+	doc(t, page).Find(`[data-testid=note]`).Each(func(_ int, s *goquery.Selection) {
+		if len(paths) < 9 {
+			base := "/tickets/" + s.AttrOr("data-account-id", "") + "/" + url.PathEscape(s.AttrOr("data-ticket-id", ""))
+			paths = append(paths, base, base+"/export.csv", base+"/timeline")
+		}
+	})
+	sb := ds.demo.Sandbox
+	meters := []*simfault.Meter{sb.Alibaba.Meter, sb.Sendbird.Meter, sb.Feishu.Meter}
+	for _, m := range meters {
+		m.Reset()
+	}
+	paths = append(paths, "/notes", "/notes?page=2", "/notes?q=refund", "/notes?account=1&role=agent", "/notes/statuses",
+		"/notes/export.csv", "/notes/export.json", "/notes/export.md", "/notes?from=2000-01-01&to=2100-12-31")
+	for _, p := range paths {
+		if resp, _ := c.get(p); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+		}
+	}
+	for i, m := range meters {
+		if n := m.Stats().Requests; n != 0 {
+			t.Errorf("simulator %d saw %d requests during page views", i, n)
+		}
+	}
+}
+
+func TestSearchFindsChineseEnglishPrefixAndPhraseWithMarks(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	sb := ds.demo.Sandbox.Sendbird
+	tk := sb.Tickets()[0]
+	ticket := tk.ID
+	// Before the default 30-day range, after the ticket was opened.
+	old := tk.CreatedAt.Add(time.Hour)
+	if time.Since(old) < 40*24*time.Hour {
+		t.Fatalf("ticket %d was created %s ago; the test needs one older than 40 days", ticket, time.Since(tk.CreatedAt))
+	}
+	for _, n := range []struct {
+		text string
+		at   time.Time
+	}{
+		{"<b>证书已过期</b> & 请更新", time.Now().Add(-time.Hour)},
+		{"Flummoxes were issued for the velvet gadget twice", time.Now().Add(-2 * time.Hour)},
+		{"gadget, velvet: no flummox", time.Now().Add(-3 * time.Hour)},
+		{"证书 renewed long ago", old},
+	} {
+		if _, err := sb.PutNote(ticket, n.text, n.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds.sync()
+	c := ds.signIn(demoManager)
+	find := func(q url.Values) (bodies []string, marks []string, raw string) {
+		t.Helper()
+		resp, body := c.get("/notes?" + q.Encode())
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/notes?%s: %d", q.Encode(), resp.StatusCode)
+		}
+		d := doc(t, body)
+		d.Find(`[data-testid=note] [data-testid=note-body]`).Each(func(_ int, s *goquery.Selection) {
+			bodies = append(bodies, s.Text())
+			s.Find("mark").Each(func(_ int, m *goquery.Selection) { marks = append(marks, m.Text()) })
+		})
+		return bodies, marks, body
+	}
+	all := url.Values{"from": {"2000-01-01"}, "to": {"2100-12-31"}}
+	with := func(k, v string) url.Values {
+		q := url.Values{}
+		for kk, vv := range all {
+			q[kk] = vv
+		}
+		q.Set(k, v)
+		return q
+	}
+	bodies, marks, raw := find(with("q", "证书"))
+	if len(bodies) != 2 || !slices.Contains(marks, "证书") {
+		t.Errorf("证书: %d notes %q, marks %q", len(bodies), bodies, marks)
+	}
+	if !strings.Contains(raw, "&lt;b&gt;<mark>证书</mark>") {
+		t.Error("the note's HTML is not escaped around the mark")
+	}
+	if bodies, marks, _ := find(with("q", "flummox")); len(bodies) != 2 || !slices.Contains(marks, "Flummoxes") {
+		t.Errorf("flummox: %d notes, marks %q", len(bodies), marks)
+	}
+	if bodies, _, _ := find(with("q", "flum*")); len(bodies) != 2 {
+		t.Errorf("prefix flum*: %d notes", len(bodies))
+	}
+	if bodies, _, _ := find(with("q", `"velvet gadget"`)); len(bodies) != 1 || !strings.Contains(bodies[0], "velvet gadget twice") {
+		t.Errorf(`phrase "velvet gadget": %q`, bodies)
+	}
+	// Combined with the default 30-day range, the old note drops out.
+	if bodies, _, _ := find(url.Values{"q": {"证书"}}); len(bodies) != 1 {
+		t.Errorf("证书 in the last 30 days: %d notes, want 1", len(bodies))
 	}
 }
