@@ -41,6 +41,7 @@ type Archive interface {
 	TicketNotes(ctx context.Context, account uint, ticket string) ([]models.ArchivedNote, error)
 	ArchivedNoteByID(ctx context.Context, account uint, ticket, note string) (*models.ArchivedNote, error)
 	ArchivedTicket(ctx context.Context, account uint, ticket string) (*models.ArchivedTicket, error)
+	NoteVersions(ctx context.Context, account uint, ticket, note string) ([]models.NoteVersion, error)
 	ArchiveNoteWritten(ctx context.Context, account uint, note providers.Note, actor string) error
 	ArchiveNoteDeleted(ctx context.Context, account uint, ticket, noteID, actor string, at time.Time) error
 	SyncState(ctx context.Context, account uint) (syncer.State, error)
@@ -812,7 +813,12 @@ func (h *Notes) NoteHistory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := views.HistoryData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Ticket: r.ticket, Note: r.note, Events: oneEntryPerChange(evs)}
+	versions, err := h.archive.NoteVersions(c.UserContext(), r.src.acct.ID, r.ticket, r.note)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	d := views.HistoryData{AccountID: r.src.acct.ID, AccountName: r.src.acct.Name, Ticket: r.ticket, Note: r.note,
+		Events: oneEntryPerChange(evs), Versions: versions}
 	return Render(c, http.StatusOK, views.NoteHistoryPage(h.Page(c, "notes.history"), d))
 }
 

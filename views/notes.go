@@ -233,6 +233,9 @@ type HistoryData struct {
 	// shown by its outcome row, an unanswered one (outcome unknown) by
 	// itself.
 	Events []models.AuditEvent
+	// Versions are the note's texts as the archive kept them, oldest
+	// first; the last is current.
+	Versions []models.NoteVersion
 }
 
 // historyOutcome is a history entry's outcome: "unknown" for an attempt

@@ -421,3 +421,47 @@ func TestSearchFindsChineseEnglishPrefixAndPhraseWithMarks(t *testing.T) {
 		t.Errorf("证书 in the last 30 days: %d notes, want 1", len(bodies))
 	}
 }
+
+func TestEditsAndDeletionsAtTheVendorAreKeptAsHistory(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	sb := ds.demo.Sandbox.Sendbird
+	notes := sb.Notes()
+	edited, gone := notes[0], notes[1]
+	if err := sb.EditNote(edited.ID, "changed at the vendor"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.RemoveNote(gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	ds.sync()
+	c := ds.signIn(demoManager)
+	check := func(n int64, ticket int64) *goquery.Selection {
+		t.Helper()
+		_, body := c.get("/tickets/2/" + strconv.FormatInt(ticket, 10))
+		el := doc(t, body).Find(`[data-testid=note][data-note-id="` + strconv.FormatInt(n, 10) + `"]`)
+		if el.Length() != 1 {
+			t.Fatalf("note %d is not in its ticket's conversation", n)
+		}
+		return el
+	}
+	e := check(edited.ID, edited.TicketID)
+	if !strings.Contains(e.Find(`[data-testid=note-body]`).Text(), "changed at the vendor") || e.Find(`[data-testid=note-edited]`).Length() != 1 {
+		t.Errorf("the edited note shows %q without an edited badge", e.Find(`[data-testid=note-body]`).Text())
+	}
+	g := check(gone.ID, gone.TicketID)
+	if g.AttrOr("data-state", "") != "deleted" || !strings.Contains(g.Find(`[data-testid=note-body]`).Text(), gone.Text) {
+		t.Errorf("the deleted note is not marked deleted with its text kept: state %q", g.AttrOr("data-state", ""))
+	}
+	// The edited note's history lists both versions, the new one current.
+	_, hist := c.get("/notes/2/" + strconv.FormatInt(edited.TicketID, 10) + "/" + strconv.FormatInt(edited.ID, 10) + "/history")
+	vs := doc(t, hist).Find(`[data-testid=note-version]`)
+	if vs.Length() != 2 || vs.Last().AttrOr("data-current", "") != "true" || !strings.Contains(vs.First().Text(), edited.Text) {
+		t.Errorf("history shows %d versions: %q", vs.Length(), strings.Join(strings.Fields(vs.Text()), " "))
+	}
+	// The list leaves the deleted note out, so the totals count live notes.
+	_, list := c.get("/notes?account=2&from=2000-01-01&to=2100-12-31")
+	if doc(t, list).Find(`[data-testid=note][data-note-id="`+strconv.FormatInt(gone.ID, 10)+`"]`).Length() != 0 {
+		t.Error("the list shows the deleted note")
+	}
+}
