@@ -96,6 +96,8 @@ func TestBrowser(t *testing.T) {
 	t.Run("add a Sendbird note", func(t *testing.T) { addNote(b.step(t), t, a, &f) })
 	t.Run("delete a Sendbird note", func(t *testing.T) { deleteNote(b.step(t), t, a, b, &f) })
 	t.Run("conversation view", func(t *testing.T) { conversation(b.step(t), t, a, &f) })
+	t.Run("search a Chinese word", func(t *testing.T) { searchChinese(b.step(t), t, a) })
+	t.Run("Sync now updates the freshness line", func(t *testing.T) { syncNow(b.step(t), t, a) })
 	t.Run("audit log records the note changes", func(t *testing.T) { auditRecorded(b.step(t), t, a) })
 
 	t.Run("accessibility", func(t *testing.T) {
@@ -676,6 +678,67 @@ func conversationPath(a *app, f *flow) string {
 		}
 	}
 	return "/tickets/" + sendbirdID + "/" + ticket
+}
+
+// searchChinese puts a note with a Chinese phrase at the vendor, syncs,
+// searches a two-character word of it through the filter form and checks
+// the match is highlighted, the rest of the note escaped text.
+func searchChinese(ctx context.Context, t *testing.T, a *app) {
+	sb := a.demo.Sandbox.Sendbird
+	text := fmt.Sprintf("<i>客户的证书已过期</i> e2e-%d", time.Now().UnixNano())
+	if _, err := sb.PutNote(sb.Tickets()[0].ID, text, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	if !open(ctx, t, a, "/notes") {
+		return
+	}
+	if !apply(ctx, t, map[string]string{"from": time.Now().AddDate(0, 0, -7).Format(time.DateOnly), "to": time.Now().Format(time.DateOnly), "q": "证书"}) {
+		return
+	}
+	got, ok := eval[struct {
+		Marks []string `json:"marks"`
+		Body  string   `json:"body"`
+	}](ctx, t, `(() => {
+		const n = Array.from(document.querySelectorAll('#notes-results [data-testid="note"] [data-testid="note-body"]')).find(b => b.textContent.includes('客户的证书已过期'));
+		return n ? {marks: Array.from(n.querySelectorAll('mark')).map(m => m.textContent), body: n.textContent} : {marks: [], body: ''};
+	})()`)
+	if !ok {
+		return
+	}
+	if !slices.Contains(got.Marks, "证书") {
+		t.Errorf("searching 证书 shows %q with marks %q", got.Body, got.Marks)
+	}
+	if !strings.Contains(got.Body, "<i>") {
+		t.Errorf("the note's HTML is not shown as text around the mark: %q", got.Body)
+	}
+}
+
+// syncNow presses an account's "Sync now" and waits for its freshness line
+// to change without a reload: the pass runs and the line shows its new end.
+func syncNow(ctx context.Context, t *testing.T, a *app) {
+	if !open(ctx, t, a, "/notes") {
+		return
+	}
+	sel := `[data-testid="account-status"][data-account-id="` + alibabaID + `"]`
+	before, _ := eval[string](ctx, t, `(() => { const e = document.querySelector('`+sel+` [data-testid="freshness"]'); return e ? e.innerHTML : ''; })()`)
+	if before == "" {
+		t.Fatalf("no freshness line for account %s", alibabaID)
+	}
+	// A marker on the page goes away if the page reloads instead of
+	// swapping the statuses.
+	if _, ok := eval[chromedp.Void](ctx, t, `document.body.setAttribute('data-e2e-same-page', '1')`); !ok {
+		return
+	}
+	if !do(ctx, t, "pressing Sync now", chromedp.Click(chromedp.CSS(sel+` button[data-testid="sync-now"]`), chromedp.NodeVisible)) {
+		return
+	}
+	if !waitJS(ctx, t, "the freshness line to change", `(() => { const e = document.querySelector('`+sel+` [data-testid="freshness"]'); return !!e && e.innerHTML !== `+jsString(before)+`; })()`) {
+		return
+	}
+	if same, _ := eval[bool](ctx, t, `document.body.getAttribute('data-e2e-same-page') === '1'`); !same {
+		t.Error("the page reloaded instead of updating the freshness line in place")
+	}
 }
 
 // historyPath is the history of the note the delete flow deleted (it has
