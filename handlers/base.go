@@ -44,6 +44,10 @@ type Base struct {
 	Demo    bool
 	// Refusals, when set, bounds the denied attempts each client writes.
 	Refusals *Refusals
+	// syncer is the sync engine (Notes.SetSyncer); nil until set. It sits
+	// here only so handlers/sync.go can set it without the notes struct;
+	// a Notes field of the same name takes its place.
+	syncer Syncer
 }
 
 // SetViewer stores the signed-in user for the request.
