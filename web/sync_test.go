@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/providers/simfault"
 	"github.com/ticketnotes/ticketnotes/providers/syncer"
 )
 
@@ -237,5 +238,48 @@ func TestSyncNowRunsAPassAndIsAudited(t *testing.T) {
 	}
 	if rows := sd.auditRows("account.sync"); rows[0].Outcome != models.OutcomeError || *rows[0].AccountID != ali {
 		t.Errorf("refused Sync now not audited as an error: %+v", rows[0])
+	}
+}
+
+// TestFailedPassShowsOnTheAccountsPage: a pass the vendor fails is shown
+// with the vendor's HTTP status and request id, while the other accounts
+// sync.
+func TestFailedPassShowsOnTheAccountsPage(t *testing.T) {
+	sd := serveDemo(t, 0)
+	sd.demo.Sandbox.Feishu.Faults.Arm(simfault.ServerError, -1)
+	admin := sd.client()
+	admin.login("admin@example.com")
+	for _, id := range sd.ids {
+		if resp, _ := admin.post("/accounts/"+strconv.Itoa(int(id))+"/sync", nil, "HX-Request", "true"); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("Sync now of %d: %d", id, resp.StatusCode)
+		}
+	}
+	sd.waitArchived(0, 1)
+	feishu := sd.ids[2]
+	deadline := time.Now().Add(60 * time.Second)
+	var st syncer.State
+	for {
+		var err error
+		if st, err = sd.db.SyncState(context.Background(), feishu); err != nil {
+			t.Fatal(err)
+		}
+		if st.Err != nil && !st.Running() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the failing pass never ended: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, body := admin.get("/accounts")
+	line := body[strings.Index(body, `id="sync-`+strconv.Itoa(int(feishu))+`"`):]
+	line = line[:strings.Index(line, "</td>")]
+	for _, want := range []string{"last sync failed", "HTTP 500", "request id " + st.Err.RequestID, `data-testid="sync-failure"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("Feishu's freshness lacks %q:\n%s", want, line)
+		}
+	}
+	if st.Err.RequestID == "" {
+		t.Error("the pass kept no request id")
 	}
 }
