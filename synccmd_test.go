@@ -224,3 +224,26 @@ func TestProgressBarsRedrawInPlace(t *testing.T) {
 		t.Errorf("later draws do not move up over the block:\n%q", s)
 	}
 }
+
+func TestSyncFlagsFromFlagsAndEnv(t *testing.T) {
+	t.Parallel()
+	cfg, err := serveConfig(nil, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SyncInterval != 5*time.Minute || cfg.SyncFullEvery != 24*time.Hour || cfg.DemoScale != 0 {
+		t.Errorf("defaults: interval %v, full every %v, demo scale %d", cfg.SyncInterval, cfg.SyncFullEvery, cfg.DemoScale)
+	}
+	cfg, err = serveConfig([]string{"--sync-interval", "0", "--demo-scale", "1000000"}, env("TICKETNOTES_SYNC_FULL_EVERY", "6h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SyncInterval != 0 || cfg.SyncFullEvery != 6*time.Hour || cfg.DemoScale != 1000000 {
+		t.Errorf("set: interval %v, full every %v, demo scale %d", cfg.SyncInterval, cfg.SyncFullEvery, cfg.DemoScale)
+	}
+	for _, args := range [][]string{{"--sync-interval", "-1s"}, {"--sync-full-every", "-1h"}, {"--demo-scale", "-5"}} {
+		if _, err := serveConfig(args, env()); exitCode(err) != 2 {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}

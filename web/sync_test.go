@@ -283,3 +283,22 @@ func TestFailedPassShowsOnTheAccountsPage(t *testing.T) {
 		t.Error("the pass kept no request id")
 	}
 }
+
+func TestDemoScaleSeedsAboutNNotes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ scale, min, max int }{{0, 360, 360}, {3000, 3000, 3003}} {
+		ts := newTestServer(t, func(c *Config) { c.DemoScale = tc.scale })
+		ctx, cancel := context.WithCancel(context.Background())
+		demo, err := ts.srv.StartDemo(ctx)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		sb := demo.Sandbox
+		n := sb.Alibaba.NoteCount() + sb.Sendbird.NoteCount() + sb.Feishu.NoteCount()
+		cancel()
+		if n < tc.min || n > tc.max {
+			t.Errorf("--demo-scale %d: the simulators hold %d notes, want %d to %d", tc.scale, n, tc.min, tc.max)
+		}
+	}
+}
