@@ -359,7 +359,10 @@ func (h *Accounts) ToggleDisabled(c *fiber.Ctx) error {
 	return Redirect(c, "/accounts?saved=1")
 }
 
-// Delete removes an account.
+// Delete removes an account and, with it, its archived tickets, notes and
+// sync state (the database cascades; the audit log keeps its rows). The
+// sync engine drops it through OnChange; a pass still running cannot write
+// for an account that is gone.
 func (h *Accounts) Delete(c *fiber.Ctx) error {
 	before, err := h.account(c)
 	if err != nil {
