@@ -10,8 +10,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/ticketnotes/ticketnotes/providers/syncer"
 	"github.com/ticketnotes/ticketnotes/web"
 )
 
@@ -136,7 +136,9 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 	fs.BoolVar(&cfg.Demo, "demo", false, "start with three sandbox accounts served by built-in vendor simulators")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&cfg.AllowPrivateEndpoints, "allow-private-endpoints", false, "let account endpoint overrides point at loopback or private addresses")
-	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", 60*time.Second, "how long fetched notes are kept per account and query")
+	fs.DurationVar(&cfg.SyncInterval, "sync-interval", syncer.DefaultInterval, "time between an account's scheduled sync passes; 0 syncs only on demand")
+	fs.DurationVar(&cfg.SyncFullEvery, "sync-full-every", syncer.DefaultFullEvery, "how often a sync pass rereads every ticket, catching edits and deletions on old ones")
+	fs.IntVar(&cfg.DemoScale, "demo-scale", 0, "with --demo, seed the simulators with about N notes in all (0: the small default demo)")
 	fs.StringVar(&secure, "secure-cookies", "auto", "mark cookies Secure: auto (unless listening on loopback), true or false")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of your reverse proxies; X-Forwarded-For counts only from them")
 	fs.BoolVar(&trustLoopback, "trust-proxy", false, "same as adding 127.0.0.0/8,::1 to --trusted-proxies (a proxy on this machine)")
@@ -150,6 +152,9 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 	if cfg.Demo && !isSet(fs, "data-dir", getenv) {
 		// Keep sandbox accounts out of the real data dir.
 		cfg.DataDir = "./data-demo"
+	}
+	if cfg.SyncInterval < 0 || cfg.SyncFullEvery < 0 || cfg.DemoScale < 0 {
+		return cfg, usageError(flagUsage(fs), "--sync-interval, --sync-full-every and --demo-scale cannot be negative")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return cfg, usageError(flagUsage(fs), "--log-level: %v", err)

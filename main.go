@@ -59,6 +59,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, rest, getenv, stdout, stderr)
+	case "sync":
+		return syncCmd(ctx, rest, getenv, stdout, stderr)
 	}
 	return usageError(groupUsage(""), "unknown command %q", cmd)
 }
@@ -80,6 +82,7 @@ var commands = []struct{ name, synopsis, about string }{
 	{"user passwd", "ticketnotes user passwd --email E", "Set a user's password, read as for user add"},
 	{"audit verify", "ticketnotes audit verify", "Check the audit log under the server's secret key (TICKETNOTES_SECRET_KEY, TICKETNOTES_SECRET_KEY_FILE or the data dir's secret.key); exit status 1 at the first altered row or for another key"},
 	{"backup", "ticketnotes backup --out FILE", "Write an online copy of the SQLite database"},
+	{"sync", "ticketnotes sync [--account ID] [--full]", "Sync accounts into the local archive now, beside a running server (its pass is waited for); exit status 1 naming each account that failed"},
 }
 
 const envNote = `Every flag is also an environment variable TICKETNOTES_<NAME> (dashes as

@@ -65,13 +65,18 @@ type Accounts struct {
 	// Sandbox lists the demo's own sandbox accounts, which may keep their
 	// simulators' loopback endpoints; nil when not in --demo.
 	Sandbox *providers.Sandbox
-	// OnChange is called after an account changes, so caches can drop it.
+	// OnChange is called after an account is created, changes or is
+	// deleted, so caches and the sync engine follow it.
 	OnChange func(id uint)
+	// sync takes "Sync now"; store shows freshness and archive counts.
+	sync  Syncer
+	store SyncStore
 }
 
-// NewAccounts returns the account handlers.
-func NewAccounts(b *Base, clients *Clients, allowPrivate bool) *Accounts {
-	return &Accounts{Base: b, clients: clients, allowPrivate: allowPrivate}
+// NewAccounts returns the account handlers; sync and store may be nil
+// (no "Sync now", no freshness).
+func NewAccounts(b *Base, clients *Clients, allowPrivate bool, sync Syncer, store SyncStore) *Accounts {
+	return &Accounts{Base: b, clients: clients, allowPrivate: allowPrivate, sync: sync, store: store}
 }
 
 func accountTarget(id uint) string { return "account:" + strconv.FormatUint(uint64(id), 10) }
@@ -104,7 +109,11 @@ func (h *Accounts) List(c *fiber.Ctx) error {
 	if c.Query("deleted") != "" {
 		p.Flash = &views.Flash{Kind: "ok", Text: p.T.T("flash.deleted")}
 	}
-	return Render(c, http.StatusOK, views.AccountsPage(p, as))
+	syncs, err := h.syncViews(c, as)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.AccountsPage(p, as, syncs))
 }
 
 // NewForm shows the add form for a kind, or without one the kind picker.
@@ -250,6 +259,7 @@ func (h *Accounts) Create(c *fiber.Ctx) error {
 			Outcome: models.OutcomeError, Message: auditMessage(err)})
 		return h.formError(c, f, err)
 	}
+	h.changed(a.ID)
 	if err := h.Record(c, Event{Action: "account.create", Target: accountTarget(a.ID), AccountID: &a.ID, After: accountAudit(a)}); err != nil {
 		return err
 	}
@@ -350,7 +360,10 @@ func (h *Accounts) ToggleDisabled(c *fiber.Ctx) error {
 	return Redirect(c, "/accounts?saved=1")
 }
 
-// Delete removes an account.
+// Delete removes an account and, with it, its archived tickets, notes and
+// sync state (the database cascades; the audit log keeps its rows). The
+// sync engine drops it through OnChange; a pass still running cannot write
+// for an account that is gone.
 func (h *Accounts) Delete(c *fiber.Ctx) error {
 	before, err := h.account(c)
 	if err != nil {
@@ -408,9 +421,13 @@ func (h *Accounts) Test(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	syncs, err := h.syncViews(c, as)
+	if err != nil {
+		return err
+	}
 	pg := h.Page(c, "accounts.title")
 	pg.Path = "/accounts"
-	return Render(c, http.StatusOK, views.AccountsPageWithResult(pg, as, &res))
+	return Render(c, http.StatusOK, views.AccountsPageWithResult(pg, as, syncs, &res))
 }
 
 // ProviderFailure describes a provider error safely: the sentinel in the

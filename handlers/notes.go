@@ -934,12 +934,3 @@ func (h *Notes) refresh(c *fiber.Ctx, account uint, ticket string) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// Syncer queues sync work for an account; the sync engine implements it.
-type Syncer interface {
-	SyncNow(id uint, full bool) error
-	RefreshTicket(id uint, ticket string) error
-}
-
-// SetSyncer lets conversations queue a refresh of their ticket.
-func (h *Notes) SetSyncer(s Syncer) { h.syncer = s }

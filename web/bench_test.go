@@ -1,18 +1,14 @@
 package web
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/PuerkitoBio/goquery"
-
-	"github.com/ticketnotes/ticketnotes/models"
 )
 
 // These benchmarks drive the real app (middleware, session, CSRF, handlers,
@@ -29,9 +25,7 @@ type benchServer struct {
 
 func newBenchServer(b *testing.B, email string) *benchServer {
 	b.Helper()
-	// A long cache TTL keeps the "cached" benchmarks warm however long a
-	// run takes; the cold benchmark asks for refresh=1 explicitly.
-	ds := newDemoServer(b, func(c *Config) { c.CacheTTL = time.Hour })
+	ds := newDemoServer(b)
 	bs := &benchServer{srv: ds.srv, demo: ds.demo}
 	if email != "" {
 		var parts []string
@@ -130,55 +124,6 @@ func BenchmarkNotesPartialCached(b *testing.B) {
 	}
 	if n := bs.vendorRequests() - before; n != 0 {
 		b.Fatalf("warm cache still asked the vendors %d times", n)
-	}
-}
-
-// BenchmarkNotesPageCold asks for refresh=1, so every iteration fetches the
-// 30-day window from the three simulators over loopback HTTP, then merges
-// and renders. vendor-req/op is how many simulator requests one page took.
-// rate=200 is the demo accounts' limit (requests/second per account, as
-// `ticketnotes --demo` sets it); rate=1000 is the most an account accepts,
-// which shows how much of the time is spent waiting on the limiter.
-func BenchmarkNotesPageCold(b *testing.B) {
-	for _, rate := range []float64{200, 1000} {
-		b.Run("rate="+strconv.FormatFloat(rate, 'f', -1, 64), func(b *testing.B) {
-			bs := newBenchServer(b, demoAdmin)
-			bs.setRateLimit(b, rate)
-			checkNotesPage(b, bs.get(b, "/notes?refresh=1", http.StatusOK), notesPageSizeForTest)
-			before, n := bs.vendorRequests(), 0
-			b.ReportAllocs()
-			for b.Loop() {
-				n++
-				if body := bs.get(b, "/notes?refresh=1", http.StatusOK); strings.Contains(body, `data-ok="false"`) {
-					b.Fatal("an account failed to fetch")
-				}
-			}
-			b.ReportMetric(float64(bs.vendorRequests()-before)/float64(n), "vendor-req/op")
-		})
-	}
-}
-
-// setRateLimit sets every demo account's rate limit (requests per second).
-func (bs *benchServer) setRateLimit(b *testing.B, rate float64) {
-	b.Helper()
-	accts, err := bs.srv.db.ListAccounts(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	byName := map[string]uint{}
-	for _, a := range accts {
-		byName[a.Name] = a.ID
-	}
-	for _, pa := range bs.demo.Sandbox.Accounts {
-		id, ok := byName[pa.Name+demoSuffix]
-		if !ok {
-			b.Fatalf("no demo account %q", pa.Name+demoSuffix)
-		}
-		in := models.AccountInput{Name: pa.Name + demoSuffix, Kind: string(pa.Kind), Endpoint: pa.Endpoint,
-			Settings: pa.Settings, Secrets: pa.Secrets, RateLimit: rate}
-		if _, err := bs.srv.db.UpdateAccount(context.Background(), id, in); err != nil {
-			b.Fatal(err)
-		}
 	}
 }
 

@@ -19,8 +19,6 @@ type Config struct {
 	AllowPrivateEndpoints bool
 	SecretKey             string
 	SecretKeyFile         string
-	// CacheTTL is how long fetched notes are kept per account and query.
-	CacheTTL time.Duration
 	// SecureCookies marks cookies Secure; on by default unless the server
 	// listens on loopback over plain HTTP.
 	SecureCookies bool
@@ -33,6 +31,16 @@ type Config struct {
 	SessionTTL time.Duration
 	// LoginPerMinute limits failed sign-ins per IP and per email.
 	LoginPerMinute int
+	// SyncInterval is the time between an account's scheduled sync
+	// passes; zero schedules none (passes run only on "Sync now" and
+	// `ticketnotes sync`). The command line's default is 5 minutes.
+	SyncInterval time.Duration
+	// SyncFullEvery is how old an account's last full pass may get before
+	// the next pass is a full one; zero means the engine's 24 hours.
+	SyncFullEvery time.Duration
+	// DemoScale seeds the demo simulators with about this many notes in
+	// all; zero keeps the small default demo.
+	DemoScale int
 }
 
 // Defaults fills zero fields with defaults.
@@ -42,9 +50,6 @@ func (c *Config) Defaults() {
 	}
 	if c.DataDir == "" {
 		c.DataDir = "./data"
-	}
-	if c.CacheTTL == 0 {
-		c.CacheTTL = 60 * time.Second
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 12 * time.Hour

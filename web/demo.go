@@ -28,11 +28,23 @@ const (
 	demoSuffix   = " (demo)"
 )
 
+// demoOptions seeds the simulators: 120 notes a vendor over 90 days, or
+// with scale about scale notes in all (sandbox.Scale).
+func demoOptions(scale int) sandbox.Options {
+	o := sandbox.Options{NotesPerVendor: 120, Days: 90}
+	if scale > 0 {
+		o = sandbox.Scale(scale)
+	}
+	o.Seed, o.Now = 42, time.Now
+	return o
+}
+
 // StartDemo starts the vendor simulators on loopback until ctx ends, points
 // one clearly labelled sandbox account at each, and makes sure a demo admin
-// and a demo manager exist with the printed password.
+// and a demo manager exist with the printed password. The sandbox accounts
+// are synced like any other (see Serve).
 func (s *Server) StartDemo(ctx context.Context) (*Demo, error) {
-	sb, err := sandbox.Start(sandbox.Options{Seed: 42, Now: time.Now, NotesPerVendor: 120, Days: 90})
+	sb, err := sandbox.Start(demoOptions(s.cfg.DemoScale))
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +80,10 @@ func (s *Server) StartDemo(ctx context.Context) (*Demo, error) {
 			return nil, fmt.Errorf("demo account %s: simulator address: %w", in.Name, err)
 		}
 		s.sandbox.Allow(a.ID, addr)
+		// A client built before the allowance could not dial the
+		// simulator: the engine gets a new one.
+		s.clients.Registry.Forget(a.ID)
+		s.track(ctx, a.ID)
 		ev := &models.AuditEvent{Action: action, ActorEmail: "system:demo", Target: fmt.Sprintf("account:%d", a.ID),
 			AccountID: &a.ID, After: fmt.Sprintf(`{"name":%q,"endpoint":%q}`, a.Name, a.Endpoint), Outcome: models.OutcomeOK}
 		if err := s.db.AppendAudit(ctx, ev); err != nil {

@@ -61,6 +61,8 @@ func (s *Server) routes() []Route {
 		{Method: post, Path: "/accounts/:id/disable", Access: Admin, Action: "account.disable", Handler: h.accounts.ToggleDisabled},
 		{Method: post, Path: "/accounts/:id/delete", Access: Admin, Action: "account.delete", Handler: h.accounts.Delete},
 		{Method: post, Path: "/accounts/:id/test", Access: Admin, Action: "account.test", Handler: h.accounts.Test},
+		{Method: get, Path: "/accounts/:id/sync", Access: Admin, Handler: h.accounts.SyncStatus},
+		{Method: post, Path: "/accounts/:id/sync", Access: Admin, Action: "account.sync", Handler: h.accounts.Sync},
 
 		{Method: get, Path: "/users", Access: Admin, Handler: h.users.List},
 		{Method: get, Path: "/users/new", Access: Admin, Handler: h.users.NewForm},

@@ -20,6 +20,7 @@ import (
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/providers"
 	"github.com/ticketnotes/ticketnotes/providers/registry"
+	"github.com/ticketnotes/ticketnotes/providers/syncer"
 	"github.com/ticketnotes/ticketnotes/static"
 	"github.com/ticketnotes/ticketnotes/views/i18n"
 )
@@ -37,7 +38,10 @@ type Server struct {
 	base        *handlers.Base
 	loginLimits []fiber.Handler
 	sandbox     *providers.Sandbox
-	h           struct {
+	clients     *handlers.Clients
+	// sync keeps every enabled account's archive current while Serve runs.
+	sync *syncer.Engine
+	h    struct {
 		health   *handlers.Health
 		auth     *handlers.Auth
 		accounts *handlers.Accounts
@@ -45,7 +49,6 @@ type Server struct {
 		audit    *handlers.Audit
 		notes    *handlers.Notes
 	}
-	clients *handlers.Clients
 	// Routes is the route table as mounted.
 	Routes []Route
 }
@@ -99,13 +102,23 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	reg.Sandbox = s.sandbox
 	clients := &handlers.Clients{Accounts: db, Registry: reg}
 	s.clients = clients
+	s.sync = syncer.New(db, syncer.Options{Interval: cfg.SyncInterval, FullEvery: cfg.SyncFullEvery, Logger: log})
 	s.h.health = handlers.NewHealth(db, Version)
 	s.h.auth = handlers.NewAuth(s.base, db, s.sessions)
-	s.h.accounts = handlers.NewAccounts(s.base, clients, cfg.AllowPrivateEndpoints)
+	s.h.accounts = handlers.NewAccounts(s.base, clients, cfg.AllowPrivateEndpoints, s.sync, db)
 	s.h.accounts.Sandbox = s.sandbox
 	s.h.users = handlers.NewUsers(s.base, db, s.sessions)
 	s.h.audit = handlers.NewAudit(s.base, db)
 	s.h.notes = handlers.NewNotes(s.base, clients, db, db.Store("form:"), db)
+	s.h.notes.SetSyncer(s.sync)
+	// The engine follows the accounts: a new or changed enabled account is
+	// synced with its new client, a disabled or deleted one no more.
+	s.h.accounts.OnChange = func(id uint) { s.track(context.Background(), id) }
+	// Every enabled account is known to the engine from the start, so
+	// "Sync now" is taken before Serve runs it (the request waits).
+	if err := s.trackAll(context.Background()); err != nil {
+		return nil, err
+	}
 	s.loginLimits = s.newLoginLimits()
 
 	s.app = fiber.New(fiber.Config{
@@ -221,10 +234,74 @@ func (s *Server) SetupLink(ctx context.Context, baseURL string) (string, error) 
 	return strings.TrimRight(baseURL, "/") + "/setup?token=" + url.QueryEscape(tok), nil
 }
 
+// track brings the engine in step with account id: an enabled account is
+// added with a freshly built client (replacing the one before), a disabled
+// or missing one is removed (a deleted account's archive goes with its row;
+// a disabled one's stays). A client that cannot be built leaves the
+// account out, logged.
+func (s *Server) track(ctx context.Context, id uint) {
+	a, err := s.db.AccountByID(ctx, id)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		s.sync.Remove(id)
+		return
+	case err != nil:
+		s.log.Warn("sync: read account", "account", id, "err", err)
+		return
+	}
+	if err := s.trackAccount(a); err != nil {
+		s.log.Warn("sync: account left out", "account", id, "err", err)
+	}
+}
+
+// trackAccount adds a to the engine when enabled and removes it otherwise.
+// It returns why an enabled account's client cannot be synced.
+func (s *Server) trackAccount(a *models.Account) error {
+	if a.Disabled {
+		s.sync.Remove(a.ID)
+		return nil
+	}
+	p, err := s.clients.For(a)
+	if err != nil {
+		s.sync.Remove(a.ID)
+		return err
+	}
+	if err := s.sync.Add(a.ID, p); err != nil {
+		s.sync.Remove(a.ID)
+		return err
+	}
+	return nil
+}
+
+// trackAll adds every enabled account to the engine. An account whose
+// client cannot be built is logged and left out; it returns only the
+// database's error.
+func (s *Server) trackAll(ctx context.Context) error {
+	as, err := s.db.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range as {
+		if err := s.trackAccount(&as[i]); err != nil {
+			s.log.Warn("sync: account left out", "account", as[i].ID, "err", err)
+		}
+	}
+	return nil
+}
+
 // Serve listens on ln until ctx ends, then shuts down gracefully, letting
-// requests in flight finish for up to 10 seconds.
+// requests in flight finish for up to 10 seconds. The sync engine runs as
+// long: passes cut short by the shutdown keep their checkpoints.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.sweep(ctx)
+	syncCtx, stopSync := context.WithCancel(context.WithoutCancel(ctx))
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		_ = s.sync.Run(syncCtx)
+	}()
+	// The engine stops on every return, listener failure included.
+	defer func() { stopSync(); <-synced }()
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
 	select {

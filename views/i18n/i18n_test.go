@@ -301,8 +301,10 @@ func TestTranslate(t *testing.T) {
 		lang, got, want string
 	}{
 		{"en", c.Localizer("en").T("action.save"), "Save"},
-		{"en", c.Localizer("en").T("accounts.confirm_delete", "Name", "Acme"), "Delete the account Acme? Its notes stay at the provider."},
-		{"zh-Hans", c.Localizer("zh-Hans").T("accounts.confirm_delete", "Name", "Acme"), "确定删除账号 Acme？其备注仍保留在服务商处。"},
+		{"en", c.Localizer("en").T("accounts.confirm_delete", "Name", "Acme", "Tickets", 3, "Notes", 12),
+			"Delete the account Acme? Its 3 tickets and 12 archived notes are deleted here; the audit log keeps what it recorded."},
+		{"zh-Hans", c.Localizer("zh-Hans").T("accounts.confirm_delete", "Name", "Acme", "Tickets", 3, "Notes", 12),
+			"确定删除账号 Acme？此处存档的 3 个工单和 12 条备注将被删除；审计日志保留已记录的内容。"},
 		{"en", c.Localizer("en").N("audit.count", 1), "1 entry"},
 		{"en", c.Localizer("en").N("audit.count", 0), "0 entries"},
 		{"en", c.Localizer("en").N("audit.count", 2), "2 entries"},
