@@ -391,8 +391,12 @@ func SyncPath(account uint) string {
 
 // statusTrigger is when the statuses reload themselves: after "Sync now"
 // anywhere on the page, and every two seconds while a pass runs.
-func statusTrigger(st []AccountStatus) string {
-	if Syncing(st) {
+func statusTrigger(st []AccountStatus) string { return pollWhile(Syncing(st)) }
+
+// pollWhile is the hx-trigger of a freshness display: reload after "Sync
+// now" anywhere on the page, and every two seconds while running.
+func pollWhile(running bool) string {
+	if running {
 		return "sync-started from:body, every 2s"
 	}
 	return "sync-started from:body"
