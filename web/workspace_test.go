@@ -465,3 +465,36 @@ func TestEditsAndDeletionsAtTheVendorAreKeptAsHistory(t *testing.T) {
 		t.Error("the list shows the deleted note")
 	}
 }
+
+func TestSendbirdNotesOlderThanAYearAreShownAndEditable(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	sb := ds.demo.Sandbox.Sendbird
+	ticket := sb.PutTicket("an old ticket", time.Now().AddDate(-2, 0, 0))
+	id, err := sb.PutNote(ticket, "written 400 days ago", time.Now().AddDate(0, 0, -400))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.sync()
+	c := ds.signIn(demoAdmin)
+	tk, nid := strconv.FormatInt(ticket, 10), strconv.FormatInt(id, 10)
+	_, conv := c.get("/tickets/2/" + tk)
+	if doc(t, conv).Find(`[data-testid=note][data-note-id="`+nid+`"]`).Length() != 1 {
+		t.Fatal("a note older than a year is not in its ticket's conversation")
+	}
+	resp, frag := c.post("/notes/2/"+tk+"/"+nid, url.Values{"body": {"edited after 400 days"}, "mode": {"timeline"}}, "HX-Request", "true")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(frag, "edited after 400 days") {
+		t.Fatalf("editing the old note: %d", resp.StatusCode)
+	}
+	for _, n := range sb.Notes() {
+		if n.ID == id && n.Text != "edited after 400 days" {
+			t.Errorf("the simulator holds %q", n.Text)
+		}
+	}
+	// Written through: the archive shows the edit at once, as version 2.
+	_, conv = c.get("/tickets/2/" + tk)
+	el := doc(t, conv).Find(`[data-testid=note][data-note-id="` + nid + `"]`)
+	if !strings.Contains(el.Text(), "edited after 400 days") || el.Find(`[data-testid=note-edited]`).Length() != 1 {
+		t.Errorf("the conversation shows %q after the edit", strings.Join(strings.Fields(el.Text()), " "))
+	}
+}
