@@ -498,3 +498,52 @@ func TestSendbirdNotesOlderThanAYearAreShownAndEditable(t *testing.T) {
 		t.Errorf("the conversation shows %q after the edit", strings.Join(strings.Fields(el.Text()), " "))
 	}
 }
+
+// TestAFailingAccountLeavesTheOthersSyncedAndReadable arms each fault a
+// vendor can show on the Sendbird simulator in turn: its pass fails and
+// says why, the other two sync, and every archive stays readable.
+func TestAFailingAccountLeavesTheOthersSyncedAndReadable(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]simfault.Fault{"server error": simfault.ServerError, "malformed": simfault.Malformed,
+		"expired token": simfault.ExpiredToken} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ds := newDemoServer(t)
+			sb := ds.demo.Sandbox
+			// New notes at every vendor; only the healthy ones may bring theirs.
+			if _, err := sb.Sendbird.PutNote(sb.Sendbird.Tickets()[0].ID, "fresh sendbird note", time.Now().Add(-time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			ali := sb.Alibaba.TicketIDs()[0]
+			if _, err := sb.Alibaba.PutNote(ali, "fresh alibaba note", time.Now().Add(-time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			sb.Sendbird.Faults.Arm(f, -1)
+			ds.syncFailing()
+			_, body := ds.signIn(demoManager).get("/notes")
+			d := doc(t, body)
+			if st := d.Find(`[data-testid=account-status][data-account-id="2"]`); st.AttrOr("data-ok", "") != "false" ||
+				st.Find(`[data-testid=sync-failure]`).Length() != 1 {
+				t.Errorf("the failing account does not say its sync failed: %q", strings.Join(strings.Fields(st.Text()), " "))
+			}
+			if n := d.Find(`[data-testid=account-status][data-ok=true]`).Length(); n != 2 {
+				t.Errorf("%d healthy accounts, want 2", n)
+			}
+			_, bodies, _ := notesOf(d)
+			var texts []string
+			for _, b := range bodies {
+				texts = append(texts, b)
+			}
+			if !slices.Contains(texts, "fresh alibaba note") {
+				t.Error("the healthy Alibaba account's new note did not arrive")
+			}
+			if slices.Contains(texts, "fresh sendbird note") {
+				t.Error("the failing account's new note arrived anyway")
+			}
+			ids, _, _ := notesOf(d)
+			if !slices.ContainsFunc(ids, func(id string) bool { return strings.HasPrefix(id, "2/") }) {
+				t.Error("the failing account's archive is not readable")
+			}
+		})
+	}
+}
