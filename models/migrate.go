@@ -40,6 +40,7 @@ var migrations = []migration{
 	{ID: 1, Name: "base", Up: migrateBase},
 	{ID: 2, Name: "archive", Up: migrateArchive},
 	{ID: 3, Name: "archive search", Up: migrateSearch},
+	{ID: 4, Name: "archive generation", Up: migrateGeneration},
 }
 
 // SchemaVersion is the newest schema version this build knows.

@@ -1,0 +1,134 @@
+package models
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// A search over a million notes reads every match of its terms (up to
+// SearchCountCap+1 of them, ~30 ms of CPU for a common word) to rank and
+// count them, while the page a user sees is 50 of them; paging through the
+// results, and the per-account counts beside them, ask the same again. So
+// the matches of a search, ranked, or its count, are kept in memory keyed
+// by the filter without its paging, together with the archive generation
+// they were read at: archive_generation.n, which triggers bump in the
+// transaction of every change to a note (from this process, from
+// `ticketnotes sync` beside it, or a cascade of an account's deletion). A
+// cached answer is used only while the generation is the same, so a search
+// never shows a note the archive no longer matches, nor misses a new one.
+
+// migrateGeneration is version 4: the archive generation.
+func migrateGeneration(tx *gorm.DB, pg bool) error {
+	create := []string{
+		`CREATE TABLE IF NOT EXISTS archive_generation (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL)`,
+		`INSERT INTO archive_generation (id, n) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`,
+	}
+	if pg {
+		// pgSQL would make the key BIGSERIAL; the one row is numbered 1.
+		create[0] = `CREATE TABLE IF NOT EXISTS archive_generation (id BIGINT NOT NULL PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL)`
+		if err := execAll(tx, false, create...); err != nil {
+			return err
+		}
+		// One bump per statement is enough there.
+		return execAll(tx, false,
+			`CREATE OR REPLACE FUNCTION archive_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN UPDATE archive_generation SET n = n + 1 WHERE id = 1; RETURN NULL; END $$`,
+			`DROP TRIGGER IF EXISTS archive_notes_generation ON archive_notes`,
+			`CREATE TRIGGER archive_notes_generation AFTER INSERT OR DELETE OR UPDATE OF
+			account_id, ticket_id, author_role, created_at, tokens, version, read, deleted_at
+			ON archive_notes FOR EACH STATEMENT EXECUTE FUNCTION archive_generation_bump()`)
+	}
+	// SQLite has row triggers only: a bump per note written, a few
+	// microseconds each. Moving last_seen_at changes no search, so it
+	// does not bump.
+	return execAll(tx, false, append(create,
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_gen_ai AFTER INSERT ON archive_notes BEGIN
+			UPDATE archive_generation SET n = n + 1 WHERE id = 1; END`,
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_gen_au AFTER UPDATE OF
+			account_id, ticket_id, author_role, created_at, tokens, version, read, deleted_at ON archive_notes BEGIN
+			UPDATE archive_generation SET n = n + 1 WHERE id = 1; END`,
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_gen_ad AFTER DELETE ON archive_notes BEGIN
+			UPDATE archive_generation SET n = n + 1 WHERE id = 1; END`,
+	)...)
+}
+
+// archiveGeneration returns the archive's generation number.
+func archiveGeneration(g *gorm.DB) (int64, error) {
+	var n int64
+	err := g.Raw("SELECT n FROM archive_generation WHERE id = 1").Scan(&n).Error
+	return n, err
+}
+
+// searchCacheEntries bounds the cache: a ranked entry holds up to
+// SearchCountCap+1 hits (~24 bytes each), so at most ~16 MB.
+const searchCacheEntries = 64
+
+// cachedSearch is what a search read at generation gen: its ranked hits
+// (relevance order; nil for newest or oldest, which keep the count only),
+// its total and whether the total was capped.
+type cachedSearch struct {
+	gen    int64
+	hits   []searchHit
+	total  int64
+	capped bool
+}
+
+// searchCache maps a search filter without its paging to its last answer;
+// the oldest-stored entry goes first when it is full.
+type searchCache struct {
+	mu    sync.Mutex
+	m     map[string]cachedSearch
+	order []string
+}
+
+func newSearchCache() *searchCache { return &searchCache{m: map[string]cachedSearch{}} }
+
+// searchKey is f without its paging, in a form where equal filters give
+// equal keys.
+func searchKey(f NoteFilter) string {
+	f.Offset, f.Limit = 0, 0
+	f.Accounts = slices.Clone(f.Accounts)
+	slices.Sort(f.Accounts)
+	f.States = slices.Clone(f.States)
+	slices.Sort(f.States)
+	if f.Sort == "" {
+		f.Sort = SortRelevance
+	}
+	return fmt.Sprintf("%v|%q|%d|%d|%q|%q|%q|%t|%s", f.Accounts, f.TicketID, f.From.UnixNano(), f.To.UnixNano(),
+		f.Role, f.Query, f.States, f.IncludeDeleted, f.Sort)
+}
+
+// get returns the entry for key read at gen. A nil cache has nothing.
+func (c *searchCache) get(key string, gen int64) (cachedSearch, bool) {
+	if c == nil {
+		return cachedSearch{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	return e, ok && e.gen == gen
+}
+
+// put stores e for key, replacing an older one. A nil cache keeps nothing.
+func (c *searchCache) put(key string, e cachedSearch) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[key]; ok {
+		if old.gen > e.gen {
+			return // a later answer is already there
+		}
+	} else {
+		c.order = append(c.order, key)
+		if len(c.order) > searchCacheEntries {
+			delete(c.m, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	c.m[key] = e
+}
