@@ -291,13 +291,29 @@ func (db *DB) ListArchivedNotes(ctx context.Context, f NoteFilter) (notes []Arch
 
 // cachedSearchNotes is searchNotes through db.cache (see searchcache.go).
 // The generation is read before the search, so an answer stored under it
-// can only be as new as, or newer than, what that generation holds.
+// can only be as new as, or newer than, what that generation holds. A
+// relevance search caches (and shares with concurrent requests) its ranked
+// matches, each request then loads its own page; newest and oldest cache
+// their count.
 func (db *DB) cachedSearchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]ArchivedNote, int64, bool, error) {
 	gen, err := archiveGeneration(g)
 	if err != nil {
 		return nil, 0, false, err
 	}
 	key := searchKey(f)
+	if f.Sort == "" || f.Sort == SortRelevance {
+		e, err := db.cache.do(key, gen, func() (cachedSearch, error) {
+			first := f
+			first.Offset, first.Limit = 0, 1
+			_, e, err := db.searchNotes(g, first, terms, nil)
+			return e, err
+		})
+		if err != nil {
+			return nil, 0, false, err
+		}
+		notes, err := pageOf(g, f, e)
+		return notes, e.total, e.capped, err
+	}
 	var known *cachedSearch
 	if e, ok := db.cache.get(key, gen); ok {
 		known = &e

@@ -82,9 +82,67 @@ type searchCache struct {
 	mu    sync.Mutex
 	m     map[string]cachedSearch
 	order []string
+	// flights are the searches being read now, by key and generation:
+	// requests for the same one wait for it instead of reading it again
+	// (a burst of the same search costs one read, not one per request).
+	flights map[flightKey]*flight
 }
 
-func newSearchCache() *searchCache { return &searchCache{m: map[string]cachedSearch{}} }
+type flightKey struct {
+	key string
+	gen int64
+}
+
+// flight is one search being read; done closes when e and err are set.
+type flight struct {
+	done chan struct{}
+	e    cachedSearch
+	err  error
+}
+
+func newSearchCache() *searchCache {
+	return &searchCache{m: map[string]cachedSearch{}, flights: map[flightKey]*flight{}}
+}
+
+// do returns the answer for key at gen: from the cache, from a read of it
+// already running (shared is then true), or by running read and caching
+// what it returns. A failed shared read is not taken as this caller's
+// answer: it reads again itself, so one request's cancelled context does
+// not fail another's. A nil cache just runs read.
+func (c *searchCache) do(key string, gen int64, read func() (cachedSearch, error)) (cachedSearch, error) {
+	if c == nil {
+		return read()
+	}
+	fk := flightKey{key, gen}
+	c.mu.Lock()
+	if e, ok := c.m[key]; ok && e.gen == gen {
+		c.mu.Unlock()
+		return e, nil
+	}
+	if fl, ok := c.flights[fk]; ok {
+		c.mu.Unlock()
+		<-fl.done
+		if fl.err == nil {
+			return fl.e, nil
+		}
+		return read()
+	}
+	fl := &flight{done: make(chan struct{})}
+	c.flights[fk] = fl
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.flights, fk)
+		c.mu.Unlock()
+		close(fl.done)
+	}()
+	fl.e, fl.err = read()
+	if fl.err == nil {
+		fl.e.gen = gen
+		c.put(key, fl.e)
+	}
+	return fl.e, fl.err
+}
 
 // searchKey is f without its paging, in a form where equal filters give
 // equal keys.
