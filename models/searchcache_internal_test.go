@@ -1,7 +1,9 @@
 package models
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,5 +82,29 @@ func TestSearchCacheSharesOneRead(t *testing.T) {
 	wg.Wait()
 	if mine.Load() != 1 {
 		t.Fatalf("waiter read %d times, want 1", mine.Load())
+	}
+}
+
+// A range's total reads the per-hour totals from a covering index.
+func TestHourCountsCovered(t *testing.T) {
+	db, err := Open(context.Background(), Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, col := range []string{"notes", "notes + deleted"} {
+		for _, accounts := range []bool{false, true} {
+			args := []any{1, 2}
+			if accounts {
+				args = append(args, []uint{1, 2, 3})
+			}
+			var plan []struct{ Detail string }
+			if err := db.g.Raw("EXPLAIN QUERY PLAN "+hourCountsQuery(col, accounts), args...).Scan(&plan).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(plan) == 0 || !strings.Contains(plan[len(plan)-1].Detail, "COVERING INDEX archive_hour_counts_cover") {
+				t.Errorf("%s, accounts %v: plan %+v, want the covering index", col, accounts, plan)
+			}
+		}
 	}
 }
