@@ -484,8 +484,11 @@ func (db *DB) CountArchivedNotesByAccount(ctx context.Context, f NoteFilter) (ma
 	}
 	if terms := parseSearch(f.Query); len(terms) > 0 {
 		for _, a := range accs {
+			// Relevance counts the same matches as the other orders, and
+			// its cached answer needs no further read: newest first would
+			// walk the time index against every match for its page.
 			e := f
-			e.Accounts, e.Offset, e.Limit, e.Sort = []uint{a}, 0, 1, SortNewest
+			e.Accounts, e.Offset, e.Limit, e.Sort = []uint{a}, 0, 1, SortRelevance
 			_, n, _, err := db.cachedSearchNotes(g, e, terms)
 			if err != nil {
 				return nil, fmt.Errorf("count notes: %w", err)

@@ -150,3 +150,23 @@ func TestSQLiteConnectionsKeepPragmas(t *testing.T) {
 		t.Fatalf("%d idle connections after %d concurrent ones, want all kept", idle, n)
 	}
 }
+
+// The per-account counts of a search are cached too: the notes page asks
+// for them with every page of results.
+func TestSearchCountsByAccountCached(t *testing.T) {
+	db, _ := openDB(t)
+	ctx := context.Background()
+	a, b := newAccount(t, db, "alibaba"), newAccount(t, db, "feishu")
+	storeTicket(t, db, a, "1", note("1", "x", "refund one", day(1)), note("1", "y", "refund two", day(2)))
+	storeTicket(t, db, b, "2", note("2", "z", "no match", day(3)))
+	f := models.NoteFilter{Query: "refund", Sort: models.SortNewest, Offset: 50}
+	by, err := db.CountArchivedNotesByAccount(ctx, f)
+	if err != nil || by[a] != 2 || by[b] != 0 || len(by) != 2 {
+		t.Fatalf("counts %v (%v), want %d: 2, %d: 0", by, err, a, b)
+	}
+	for _, acc := range []uint{a, b} {
+		if ok, err := models.SearchCached(ctx, db, models.NoteFilter{Query: "refund", Accounts: []uint{acc}}); err != nil || !ok {
+			t.Errorf("account %d: count not cached (%v)", acc, err)
+		}
+	}
+}
