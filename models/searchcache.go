@@ -32,7 +32,13 @@ func migrateGeneration(tx *gorm.DB, pg bool) error {
 		if err := execAll(tx, false, create...); err != nil {
 			return err
 		}
-		// One bump per statement is enough there.
+		// One bump per statement is enough there. The row (not a
+		// sequence) is what makes the new number visible exactly when the
+		// notes are: a sequence's nextval is seen before the writer
+		// commits, so a reader could cache the old notes under the new
+		// number. The cost: writers of the archive wait on this row's
+		// lock until they commit (SQLite has one writer anyway).
+		// Untested: the suite runs SQLite.
 		return execAll(tx, false,
 			`CREATE OR REPLACE FUNCTION archive_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN UPDATE archive_generation SET n = n + 1 WHERE id = 1; RETURN NULL; END $$`,
