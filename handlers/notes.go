@@ -45,6 +45,7 @@ type Archive interface {
 	ArchiveNoteWritten(ctx context.Context, account uint, note providers.Note, actor string) error
 	ArchiveNoteDeleted(ctx context.Context, account uint, ticket, noteID, actor string, at time.Time) error
 	SyncState(ctx context.Context, account uint) (syncer.State, error)
+	CountArchivedNotesByAccount(ctx context.Context, f models.NoteFilter) (map[uint]int64, error)
 }
 
 // Notes serves the notes workspace, the conversation view and note edits.
@@ -278,9 +279,13 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 	}
 	caps := map[uint]providers.Capabilities{}
 	names := map[uint]string{}
+	counts, err := h.archive.CountArchivedNotesByAccount(ctx, f)
+	if err != nil {
+		return d, 0, err
+	}
 	for _, s := range chosen {
 		caps[s.acct.ID], names[s.acct.ID] = s.caps, s.acct.Name
-		st, err := h.accountStatus(c, s, f)
+		st, err := h.accountStatus(c, s, counts[s.acct.ID])
 		if err != nil {
 			return d, 0, err
 		}
@@ -296,17 +301,12 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 }
 
 // accountStatus is one account's line beside the results: how many of the
-// matching notes are its, and how fresh its archive is.
-func (h *Notes) accountStatus(c *fiber.Ctx, s source, f models.NoteFilter) (views.AccountStatus, error) {
+// matching notes are its (n), and how fresh its archive is.
+func (h *Notes) accountStatus(c *fiber.Ctx, s source, n int64) (views.AccountStatus, error) {
 	st := views.AccountStatus{ID: s.acct.ID, Name: s.acct.Name, Kind: providers.Kind(s.acct.Kind), Caps: s.caps}
 	if s.err != nil {
 		st.Failure = ProviderFailure(h.T(c), s.err)
 		return st, nil
-	}
-	f.Accounts, f.Offset, f.Limit, f.Sort = []uint{s.acct.ID}, 0, 1, models.SortNewest
-	_, n, _, err := h.archive.ListArchivedNotes(c.UserContext(), f)
-	if err != nil {
-		return st, err
 	}
 	sync, err := h.archive.SyncState(c.UserContext(), s.acct.ID)
 	if err != nil {

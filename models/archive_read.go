@@ -271,7 +271,7 @@ func (db *DB) ListArchivedNotes(ctx context.Context, f NoteFilter) (notes []Arch
 	}
 	g := db.g.WithContext(ctx)
 	if terms := parseSearch(f.Query); len(terms) > 0 {
-		notes, total, capped, err = db.searchNotes(g, f, terms)
+		notes, total, capped, err = db.cachedSearchNotes(g, f, terms)
 		if err != nil {
 			return nil, 0, false, fmt.Errorf("search notes: %w", err)
 		}
@@ -287,6 +287,46 @@ func (db *DB) ListArchivedNotes(ctx context.Context, f NoteFilter) (notes []Arch
 		return nil, 0, false, fmt.Errorf("count notes: %w", err)
 	}
 	return notes, total, false, nil
+}
+
+// cachedSearchNotes is searchNotes through db.cache (see searchcache.go).
+// The generation is read before the search, so an answer stored under it
+// can only be as new as, or newer than, what that generation holds. A
+// relevance search caches (and shares with concurrent requests) its ranked
+// matches, each request then loads its own page; newest and oldest cache
+// their count.
+func (db *DB) cachedSearchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]ArchivedNote, int64, bool, error) {
+	gen, err := archiveGeneration(g)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	key := searchKey(f)
+	if f.Sort == "" || f.Sort == SortRelevance {
+		e, err := db.cache.do(key, gen, func() (cachedSearch, error) {
+			first := f
+			first.Offset, first.Limit = 0, 1
+			_, e, err := db.searchNotes(g, first, terms, nil)
+			return e, err
+		})
+		if err != nil {
+			return nil, 0, false, err
+		}
+		notes, err := pageOf(g, f, e)
+		return notes, e.total, e.capped, err
+	}
+	var known *cachedSearch
+	if e, ok := db.cache.get(key, gen); ok {
+		known = &e
+	}
+	notes, e, err := db.searchNotes(g, f, terms, known)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if known == nil {
+		e.gen = gen
+		db.cache.put(key, e)
+	}
+	return notes, e.total, e.capped, nil
 }
 
 // countNotes counts what f (without a search) selects: from archive_counts
@@ -323,9 +363,20 @@ func (f NoteFilter) rangeOnly() bool {
 	return f.TicketID == "" && f.Role == "" && len(f.States) == 0 && (!f.From.IsZero() || !f.To.IsZero())
 }
 
-// countRange counts a rangeOnly filter: the whole hours inside the range
-// from archive_hour_counts, the partial hours at its ends from the index.
+// countRange counts a rangeOnly filter (see countRangeBy).
 func countRange(g *gorm.DB, f NoteFilter) (int64, error) {
+	by, err := countRangeBy(g, f)
+	var total int64
+	for _, n := range by {
+		total += n
+	}
+	return total, err
+}
+
+// countRangeBy counts a rangeOnly filter per account: the whole hours
+// inside the range from archive_hour_counts, the partial hours at its ends
+// from the index.
+func countRangeBy(g *gorm.DB, f NoteFilter) (map[uint]int64, error) {
 	const hour = int64(time.Hour)
 	from, to := int64(math.MinInt64), int64(math.MaxInt64)
 	if !f.From.IsZero() {
@@ -342,24 +393,20 @@ func countRange(g *gorm.DB, f NoteFilter) (int64, error) {
 	if f.To.IsZero() {
 		hTo = math.MaxInt64
 	}
-	var total int64
+	total := map[uint]int64{}
 	if hFrom >= hTo {
-		where, args := f.where(true)
-		err := g.Raw("SELECT count(*) FROM archive_notes n WHERE "+where, args...).Scan(&total).Error
-		return total, err
+		return total, countWhereBy(g, f, total)
 	}
 	col := "notes"
 	if f.IncludeDeleted {
 		col = "notes + deleted"
 	}
-	q := "SELECT CAST(COALESCE(SUM(" + col + "), 0) AS BIGINT) FROM archive_hour_counts WHERE hour >= ? AND hour < ?"
 	args := []any{hFrom, hTo}
 	if len(f.Accounts) > 0 {
-		q += " AND account_id IN ?"
 		args = append(args, f.Accounts)
 	}
-	if err := g.Raw(q, args...).Scan(&total).Error; err != nil {
-		return 0, err
+	if err := sumBy(g, total, hourCountsQuery(col, len(f.Accounts) > 0), args...); err != nil {
+		return nil, err
 	}
 	// The partial hours at each end.
 	for _, edge := range [][2]time.Time{{f.From, hourTime(hFrom, f.From)}, {hourTime(hTo, f.To), f.To}} {
@@ -368,14 +415,112 @@ func countRange(g *gorm.DB, f NoteFilter) (int64, error) {
 		}
 		e := f
 		e.From, e.To = edge[0], edge[1]
-		where, args := e.where(true)
-		var n int64
-		if err := g.Raw("SELECT count(*) FROM archive_notes n WHERE "+where, args...).Scan(&n).Error; err != nil {
-			return 0, err
+		if err := countWhereBy(g, e, total); err != nil {
+			return nil, err
 		}
-		total += n
 	}
 	return total, nil
+}
+
+// hourCountsQuery sums col of archive_hour_counts per account over hours
+// [?, ?), of the accounts IN ? when withAccounts. A 30-day range sums 720
+// rows per account, read from the covering archive_hour_counts_cover
+// (migration 5) rather than looked up row by row in the table.
+func hourCountsQuery(col string, withAccounts bool) string {
+	q := "SELECT account_id, CAST(SUM(" + col + ") AS BIGINT) AS n FROM archive_hour_counts WHERE hour >= ? AND hour < ?"
+	if withAccounts {
+		q += " AND account_id IN ?"
+	}
+	return q + " GROUP BY account_id"
+}
+
+// countWhereBy adds to into each account's count(*) of what f (without a
+// search) selects.
+func countWhereBy(g *gorm.DB, f NoteFilter, into map[uint]int64) error {
+	where, args := f.where(true)
+	return sumBy(g, into, "SELECT n.account_id, count(*) AS n FROM archive_notes n WHERE "+where+" GROUP BY n.account_id", args...)
+}
+
+// sumBy adds to into the rows q returns, columns named account_id and n.
+func sumBy(g *gorm.DB, into map[uint]int64, q string, args ...any) error {
+	var rows []struct {
+		AccountID uint
+		N         int64
+	}
+	if err := g.Raw(q, args...).Scan(&rows).Error; err != nil {
+		return err
+	}
+	for _, r := range rows {
+		into[r.AccountID] += r.N
+	}
+	return nil
+}
+
+// CountArchivedNotesByAccount returns how many of the notes f selects each
+// account holds, f's paging and sort aside: every account of f.Accounts
+// (every account when it is empty) is in the map, 0 when it holds none.
+// Without a search it is one query (archive_counts, archive_hour_counts or
+// a grouped count); a search counts each account as ListArchivedNotes
+// would, capped at SearchCountCap, through the search cache. It returns
+// ErrInvalid for a bad filter, or the database's error.
+func (db *DB) CountArchivedNotesByAccount(ctx context.Context, f NoteFilter) (map[uint]int64, error) {
+	if err := f.normalise(); err != nil {
+		return nil, err
+	}
+	g := db.g.WithContext(ctx)
+	accs := f.Accounts
+	if len(accs) == 0 {
+		kinds, err := accountKinds(g)
+		if err != nil {
+			return nil, fmt.Errorf("count notes: %w", err)
+		}
+		for id := range kinds {
+			accs = append(accs, id)
+		}
+	}
+	out := make(map[uint]int64, len(accs))
+	for _, a := range accs {
+		out[a] = 0
+	}
+	if terms := parseSearch(f.Query); len(terms) > 0 {
+		for _, a := range accs {
+			// Relevance counts the same matches as the other orders, and
+			// its cached answer needs no further read: newest first would
+			// walk the time index against every match for its page.
+			e := f
+			e.Accounts, e.Offset, e.Limit, e.Sort = []uint{a}, 0, 1, SortRelevance
+			_, n, _, err := db.cachedSearchNotes(g, e, terms)
+			if err != nil {
+				return nil, fmt.Errorf("count notes: %w", err)
+			}
+			out[a] = n
+		}
+		return out, nil
+	}
+	var err error
+	switch {
+	case f.onlyAccounts():
+		col := "notes"
+		if f.IncludeDeleted {
+			col = "notes + deleted"
+		}
+		err = sumBy(g, out, "SELECT account_id, CAST(SUM("+col+") AS BIGINT) AS n FROM archive_counts WHERE account_id IN ? GROUP BY account_id", accs)
+	case f.rangeOnly():
+		f.Accounts = accs
+		var by map[uint]int64
+		if by, err = countRangeBy(g, f); err == nil {
+			for a, n := range by {
+				out[a] += n
+			}
+		}
+	default:
+		f.Accounts = accs
+		err = countWhereBy(g, f, out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("count notes: %w", err)
+	}
+	return out, nil
 }
 
 // hourTime is the start of Unix hour h, or the zero time when bound is

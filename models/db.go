@@ -5,6 +5,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -30,6 +32,8 @@ type DB struct {
 	box *SecretBox
 	// auditKey keys the audit chain; nil until SetAuditKey is called.
 	auditKey *auditKey
+	// cache keeps recent searches' matches and counts (see searchCache).
+	cache *searchCache
 }
 
 // Options say where the database is.
@@ -63,7 +67,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		// makes a second process (the CLI) wait instead of failing.
 		dsn := "file:" + path +
 			"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
-		dial = sqlite.Open(dsn)
+		dial = sqlite.New(sqlite.Config{DriverName: sqliteDriver, DSN: dsn})
 	}
 	g, err := gorm.Open(dial, &gorm.Config{
 		Logger:         logger.Discard,
@@ -73,12 +77,53 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db := &DB{g: g}
+	if dial.Name() == "sqlite" {
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		// database/sql keeps 2 idle connections by default: with more
+		// concurrent readers than that, every extra request opens a new
+		// connection, re-reads the schema and starts with a cold page
+		// cache (measured: the p99 of the notes page under 16 clients).
+		sqlDB.SetMaxIdleConns(sqliteIdleConns)
+	}
+	db := &DB{g: g, cache: newSearchCache()}
 	if err := db.migrateSchema(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// sqliteIdleConns is how many SQLite connections stay open between
+// requests: enough for 16 concurrent page views without reconnecting.
+const sqliteIdleConns = 16
+
+// sqlitePragmas run on every new SQLite connection (the DSN cannot say
+// them). mmap lets a read take pages straight from the OS page cache
+// instead of copying them into each connection's own cache; the page cache
+// itself (cache_size, in KiB when negative) is per connection, so it stays
+// modest with 16 of them; temp_store keeps a search's sorter in memory.
+var sqlitePragmas = []string{
+	"PRAGMA mmap_size = 2147483648",
+	"PRAGMA cache_size = -8192",
+	"PRAGMA temp_store = MEMORY",
+}
+
+// sqliteDriver is the database/sql name of the SQLite driver with
+// sqlitePragmas.
+const sqliteDriver = "sqlite3_ticketnotes"
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		for _, p := range sqlitePragmas {
+			if _, err := c.Exec(p, nil); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		return nil
+	}})
 }
 
 // IsPostgres reports whether the database is PostgreSQL.

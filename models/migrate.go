@@ -40,6 +40,8 @@ var migrations = []migration{
 	{ID: 1, Name: "base", Up: migrateBase},
 	{ID: 2, Name: "archive", Up: migrateArchive},
 	{ID: 3, Name: "archive search", Up: migrateSearch},
+	{ID: 4, Name: "archive generation", Up: migrateGeneration},
+	{ID: 5, Name: "archive hour counts cover", Up: migrateHourCountsCover},
 }
 
 // SchemaVersion is the newest schema version this build knows.

@@ -87,7 +87,16 @@ type searchHit struct {
 // searchNotes runs a search with f's other filters. With relevance it
 // ranks the newest-archived SearchCountCap matches; newest and oldest order
 // every match exactly.
-func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]ArchivedNote, int64, bool, error) {
+//
+// known is what the cache holds for f at the archive's generation, or nil:
+// its ranked hits spare the ranking, its count the counting. The returned
+// cachedSearch is what to cache (gen unset).
+func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm, known *cachedSearch) ([]ArchivedNote, cachedSearch, error) {
+	relevance := f.Sort == "" || f.Sort == SortRelevance
+	if known != nil && relevance {
+		notes, err := pageOf(g, f, *known)
+		return notes, *known, err
+	}
 	where, args := f.where(true)
 	pg := db.IsPostgres()
 	var from string
@@ -107,21 +116,28 @@ func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]Archi
 	}
 	all := append(matchArgs, args...)
 	if !pg && (f.TicketID != "" || !f.From.IsZero() || !f.To.IsZero()) {
-		return searchNarrow(g, f, terms)
+		return searchNarrow(g, f, terms, known)
 	}
-	if f.Sort == "" || f.Sort == SortRelevance {
+	if relevance {
 		hits, err := db.rankHits(g, from, where, all, pg)
 		if err != nil {
-			return nil, 0, false, err
+			return nil, cachedSearch{}, err
 		}
-		return pageHits(g, f, hits)
+		e := rankedHits(hits)
+		notes, err := pageOf(g, f, e)
+		return notes, e, err
 	}
-	var total int64
-	if err := g.Raw("SELECT count(*) FROM (SELECT 1 FROM "+from+" WHERE "+where+" LIMIT ?) x",
-		append(all, SearchCountCap+1)...).Scan(&total).Error; err != nil {
-		return nil, 0, false, err
+	total, err := knownCount(known, func() (int64, error) {
+		var n int64
+		err := g.Raw("SELECT count(*) FROM (SELECT 1 FROM "+from+" WHERE "+where+" LIMIT ?) x",
+			append(all, SearchCountCap+1)...).Scan(&n).Error
+		return n, err
+	})
+	if err != nil {
+		return nil, cachedSearch{}, err
 	}
 	capped := total > SearchCountCap
+	counted := cachedSearch{total: min(total, SearchCountCap), capped: capped}
 	if !capped && !pg {
 		// Few matches: order them by the narrow rows, then load the page.
 		var rows []struct {
@@ -130,14 +146,14 @@ func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]Archi
 		}
 		if err := g.Raw("SELECT n.id, n.created_at FROM "+from+" WHERE "+where+" ORDER BY "+f.order()+" LIMIT ? OFFSET ?",
 			append(all, f.Limit, f.Offset)...).Scan(&rows).Error; err != nil {
-			return nil, 0, false, err
+			return nil, cachedSearch{}, err
 		}
 		hits := make([]searchHit, len(rows))
 		for i, r := range rows {
 			hits[i] = searchHit{id: r.ID, created: r.CreatedAt}
 		}
 		notes, err := notesByIDs(g, hits)
-		return notes, total, false, err
+		return notes, counted, err
 	}
 	q := "SELECT " + noteCols + " FROM " + from + " WHERE " + where
 	qArgs := all
@@ -153,14 +169,26 @@ func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]Archi
 	}
 	notes, err := queryNotes(g, q+" ORDER BY "+f.order()+" LIMIT ? OFFSET ?", append(qArgs, f.Limit, f.Offset)...)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, cachedSearch{}, err
 	}
-	return notes, min(total, SearchCountCap), capped, nil
+	return notes, counted, nil
 }
 
-// pageHits orders ranked hits (score, then newest first) and loads the
-// page f asks for.
-func pageHits(g *gorm.DB, f NoteFilter, hits []searchHit) ([]ArchivedNote, int64, bool, error) {
+// knownCount returns the count known holds, as count would (SearchCountCap+1
+// for a capped one), or runs count when known is nil.
+func knownCount(known *cachedSearch, count func() (int64, error)) (int64, error) {
+	if known == nil {
+		return count()
+	}
+	if known.capped {
+		return SearchCountCap + 1, nil
+	}
+	return known.total, nil
+}
+
+// rankedHits orders the hits of a relevance search (score, then newest
+// first), capped at SearchCountCap.
+func rankedHits(hits []searchHit) cachedSearch {
 	capped := len(hits) > SearchCountCap
 	if capped {
 		hits = hits[:SearchCountCap]
@@ -175,9 +203,13 @@ func pageHits(g *gorm.DB, f NoteFilter, hits []searchHit) ([]ArchivedNote, int64
 		}
 		return a.id > b.id
 	})
-	page := hits[min(f.Offset, len(hits)):min(f.Offset+f.Limit, len(hits))]
-	notes, err := notesByIDs(g, page)
-	return notes, int64(len(hits)), capped, err
+	return cachedSearch{hits: hits, total: int64(len(hits)), capped: capped}
+}
+
+// pageOf loads the page f asks for of ranked hits.
+func pageOf(g *gorm.DB, f NoteFilter, e cachedSearch) ([]ArchivedNote, error) {
+	page := e.hits[min(f.Offset, len(e.hits)):min(f.Offset+f.Limit, len(e.hits))]
+	return notesByIDs(g, page)
 }
 
 // searchNarrow runs a SQLite search whose other filters (a ticket or a
@@ -185,7 +217,7 @@ func pageHits(g *gorm.DB, f NoteFilter, hits []searchHit) ([]ArchivedNote, int64
 // indexes alone, as a set the full-text matches are tested against, so no
 // match outside the filters costs a row lookup. A common word in a 30-day
 // range reads ~40k index entries instead of ~100k rows.
-func searchNarrow(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]ArchivedNote, int64, bool, error) {
+func searchNarrow(g *gorm.DB, f NoteFilter, terms []searchTerm, known *cachedSearch) ([]ArchivedNote, cachedSearch, error) {
 	where, args := f.where(f.TicketID != "")
 	match := ftsMatch(terms)
 	if f.Sort == "" || f.Sort == SortRelevance {
@@ -193,7 +225,7 @@ func searchNarrow(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]ArchivedNote,
 			AND +docid IN (SELECT n.id FROM archive_notes n WHERE `+where+`) ORDER BY docid DESC LIMIT ?`,
 			append(append([]any{match}, args...), SearchCountCap+1)...).Rows()
 		if err != nil {
-			return nil, 0, false, err
+			return nil, cachedSearch{}, err
 		}
 		var hits []searchHit
 		for rows.Next() {
@@ -201,14 +233,14 @@ func searchNarrow(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]ArchivedNote,
 			var info []byte
 			if err := rows.Scan(&h.id, &info); err != nil {
 				rows.Close()
-				return nil, 0, false, err
+				return nil, cachedSearch{}, err
 			}
 			h.score = matchScore(info)
 			hits = append(hits, h)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, 0, false, err
+			return nil, cachedSearch{}, err
 		}
 		// Creation times for the tie-break, of the matches only.
 		at := make(map[int64]int64, len(hits))
@@ -222,7 +254,7 @@ func searchNarrow(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]ArchivedNote,
 				CreatedAt int64
 			}
 			if err := g.Raw("SELECT id, created_at FROM archive_note_meta WHERE id IN ?", ids).Scan(&rs).Error; err != nil {
-				return nil, 0, false, err
+				return nil, cachedSearch{}, err
 			}
 			for _, r := range rs {
 				at[r.ID] = r.CreatedAt
@@ -231,21 +263,27 @@ func searchNarrow(g *gorm.DB, f NoteFilter, terms []searchTerm) ([]ArchivedNote,
 		for i := range hits {
 			hits[i].created = at[hits[i].id]
 		}
-		return pageHits(g, f, hits)
+		e := rankedHits(hits)
+		notes, err := pageOf(g, f, e)
+		return notes, e, err
 	}
 	in := " AND +n.id IN (SELECT docid FROM archive_fts WHERE archive_fts MATCH ?)"
 	all := append(args, match)
-	var total int64
-	if err := g.Raw("SELECT count(*) FROM (SELECT 1 FROM archive_notes n WHERE "+where+in+" LIMIT ?) x",
-		append(all, SearchCountCap+1)...).Scan(&total).Error; err != nil {
-		return nil, 0, false, err
+	total, err := knownCount(known, func() (int64, error) {
+		var n int64
+		err := g.Raw("SELECT count(*) FROM (SELECT 1 FROM archive_notes n WHERE "+where+in+" LIMIT ?) x",
+			append(all, SearchCountCap+1)...).Scan(&n).Error
+		return n, err
+	})
+	if err != nil {
+		return nil, cachedSearch{}, err
 	}
 	notes, err := queryNotes(g, "SELECT "+noteCols+" FROM archive_notes n WHERE "+where+in+" ORDER BY "+f.order()+
 		" LIMIT ? OFFSET ?", append(all, f.Limit, f.Offset)...)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, cachedSearch{}, err
 	}
-	return notes, min(total, SearchCountCap), total > SearchCountCap, nil
+	return notes, cachedSearch{total: min(total, SearchCountCap), capped: total > SearchCountCap}, nil
 }
 
 // rankHits returns up to SearchCountCap+1 matches, newest-archived first,

@@ -324,6 +324,19 @@ func TestListArchivedNotesFilters(t *testing.T) {
 			if !reflect.DeepEqual(noteIDs(got), page) {
 				t.Errorf("%+v:\n got %v\nwant %v", f, noteIDs(got), page)
 			}
+			// The per-account counts beside the results, in one call.
+			wantBy := map[uint]int64{}
+			for _, a := range accs {
+				if len(f.Accounts) == 0 || slices.Contains(f.Accounts, a) {
+					wantBy[a] = 0
+				}
+			}
+			for _, id := range want {
+				wantBy[all[slices.IndexFunc(all, func(x fixture) bool { return x.id == id })].account]++
+			}
+			if by, err := db.CountArchivedNotesByAccount(ctx, f); err != nil || !reflect.DeepEqual(by, wantBy) {
+				t.Errorf("%+v: counts by account %v (%v), want %v", f, by, err, wantBy)
+			}
 			for _, n := range got {
 				fx := all[slices.IndexFunc(all, func(x fixture) bool { return x.id == n.ID })]
 				if n.Deleted() != fx.deleted || n.Edited() != fx.edited || n.AccountID != fx.account {

@@ -1,0 +1,26 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Test hooks for the external tests of this package.
+
+// SQLDB is db's connection pool.
+func SQLDB(db *DB) (*sql.DB, error) { return db.g.DB() }
+
+// SearchCached reports whether db's search cache holds an answer to f at
+// the archive's current generation.
+func SearchCached(ctx context.Context, db *DB, f NoteFilter) (bool, error) {
+	gen, err := archiveGeneration(db.g.WithContext(ctx))
+	if err != nil {
+		return false, err
+	}
+	_, ok := db.cache.get(searchKey(f), gen)
+	return ok, nil
+}
+
+// DisableSearchCache makes every search of db read the archive, for the
+// benchmarks' cold figures.
+func DisableSearchCache(db *DB) { db.cache = nil }

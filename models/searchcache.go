@@ -1,0 +1,207 @@
+package models
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// A search over a million notes reads every match of its terms (up to
+// SearchCountCap+1 of them, ~30 ms of CPU for a common word) to rank and
+// count them, while the page a user sees is 50 of them; paging through the
+// results, and the per-account counts beside them, ask the same again. So
+// the matches of a search, ranked, or its count, are kept in memory keyed
+// by the filter without its paging, together with the archive generation
+// they were read at: archive_generation.n, which triggers bump in the
+// transaction of every change to a note (from this process, from
+// `ticketnotes sync` beside it, or a cascade of an account's deletion). A
+// cached answer is used only while the generation is the same, so a search
+// never shows a note the archive no longer matches, nor misses a new one.
+
+// migrateGeneration is version 4: the archive generation.
+func migrateGeneration(tx *gorm.DB, pg bool) error {
+	create := []string{
+		`CREATE TABLE IF NOT EXISTS archive_generation (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL)`,
+		`INSERT INTO archive_generation (id, n) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`,
+	}
+	if pg {
+		// pgSQL would make the key BIGSERIAL; the one row is numbered 1.
+		create[0] = `CREATE TABLE IF NOT EXISTS archive_generation (id BIGINT NOT NULL PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL)`
+		if err := execAll(tx, false, create...); err != nil {
+			return err
+		}
+		// One bump per statement is enough there. The row (not a
+		// sequence) is what makes the new number visible exactly when the
+		// notes are: a sequence's nextval is seen before the writer
+		// commits, so a reader could cache the old notes under the new
+		// number. The cost: writers of the archive wait on this row's
+		// lock until they commit (SQLite has one writer anyway).
+		// Untested: the suite runs SQLite.
+		return execAll(tx, false,
+			`CREATE OR REPLACE FUNCTION archive_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN UPDATE archive_generation SET n = n + 1 WHERE id = 1; RETURN NULL; END $$`,
+			`DROP TRIGGER IF EXISTS archive_notes_generation ON archive_notes`,
+			`CREATE TRIGGER archive_notes_generation AFTER INSERT OR DELETE OR UPDATE OF
+			account_id, ticket_id, author_role, created_at, tokens, version, read, deleted_at
+			ON archive_notes FOR EACH STATEMENT EXECUTE FUNCTION archive_generation_bump()`)
+	}
+	// SQLite has row triggers only: a bump per note written, a few
+	// microseconds each. Moving last_seen_at changes no search, so it
+	// does not bump.
+	return execAll(tx, false, append(create,
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_gen_ai AFTER INSERT ON archive_notes BEGIN
+			UPDATE archive_generation SET n = n + 1 WHERE id = 1; END`,
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_gen_au AFTER UPDATE OF
+			account_id, ticket_id, author_role, created_at, tokens, version, read, deleted_at ON archive_notes BEGIN
+			UPDATE archive_generation SET n = n + 1 WHERE id = 1; END`,
+		`CREATE TRIGGER IF NOT EXISTS archive_notes_gen_ad AFTER DELETE ON archive_notes BEGIN
+			UPDATE archive_generation SET n = n + 1 WHERE id = 1; END`,
+	)...)
+}
+
+// migrateHourCountsCover is version 5: a covering index of the per-hour
+// totals, so a range's total reads them in key order instead of looking
+// up each hour's row in the table (1.5 ms to 0.2 ms for 30 days of 3
+// accounts at 1,000,000 notes, whose hours were written in random order).
+func migrateHourCountsCover(tx *gorm.DB, pg bool) error {
+	return execAll(tx, pg,
+		`CREATE INDEX IF NOT EXISTS archive_hour_counts_cover ON archive_hour_counts (account_id, hour, notes, deleted)`)
+}
+
+// archiveGeneration returns the archive's generation number.
+func archiveGeneration(g *gorm.DB) (int64, error) {
+	var n int64
+	err := g.Raw("SELECT n FROM archive_generation WHERE id = 1").Scan(&n).Error
+	return n, err
+}
+
+// searchCacheEntries bounds the cache: a ranked entry holds up to
+// SearchCountCap+1 hits (~24 bytes each), so at most ~16 MB.
+const searchCacheEntries = 64
+
+// cachedSearch is what a search read at generation gen: its ranked hits
+// (relevance order; nil for newest or oldest, which keep the count only),
+// its total and whether the total was capped.
+type cachedSearch struct {
+	gen    int64
+	hits   []searchHit
+	total  int64
+	capped bool
+}
+
+// searchCache maps a search filter without its paging to its last answer;
+// the oldest-stored entry goes first when it is full.
+type searchCache struct {
+	mu    sync.Mutex
+	m     map[string]cachedSearch
+	order []string
+	// flights are the searches being read now, by key and generation:
+	// requests for the same one wait for it instead of reading it again
+	// (a burst of the same search costs one read, not one per request).
+	flights map[flightKey]*flight
+}
+
+type flightKey struct {
+	key string
+	gen int64
+}
+
+// flight is one search being read; done closes when e and err are set.
+type flight struct {
+	done chan struct{}
+	e    cachedSearch
+	err  error
+}
+
+func newSearchCache() *searchCache {
+	return &searchCache{m: map[string]cachedSearch{}, flights: map[flightKey]*flight{}}
+}
+
+// do returns the answer for key at gen: from the cache, from a read of it
+// already running (shared is then true), or by running read and caching
+// what it returns. A failed shared read is not taken as this caller's
+// answer: it reads again itself, so one request's cancelled context does
+// not fail another's. A nil cache just runs read.
+func (c *searchCache) do(key string, gen int64, read func() (cachedSearch, error)) (cachedSearch, error) {
+	if c == nil {
+		return read()
+	}
+	fk := flightKey{key, gen}
+	c.mu.Lock()
+	if e, ok := c.m[key]; ok && e.gen == gen {
+		c.mu.Unlock()
+		return e, nil
+	}
+	if fl, ok := c.flights[fk]; ok {
+		c.mu.Unlock()
+		<-fl.done
+		if fl.err == nil {
+			return fl.e, nil
+		}
+		return read()
+	}
+	fl := &flight{done: make(chan struct{})}
+	c.flights[fk] = fl
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.flights, fk)
+		c.mu.Unlock()
+		close(fl.done)
+	}()
+	fl.e, fl.err = read()
+	if fl.err == nil {
+		fl.e.gen = gen
+		c.put(key, fl.e)
+	}
+	return fl.e, fl.err
+}
+
+// searchKey is f without its paging, in a form where equal filters give
+// equal keys.
+func searchKey(f NoteFilter) string {
+	f.Offset, f.Limit = 0, 0
+	f.Accounts = slices.Clone(f.Accounts)
+	slices.Sort(f.Accounts)
+	f.States = slices.Clone(f.States)
+	slices.Sort(f.States)
+	if f.Sort == "" {
+		f.Sort = SortRelevance
+	}
+	return fmt.Sprintf("%v|%q|%d|%d|%q|%q|%q|%t|%s", f.Accounts, f.TicketID, f.From.UnixNano(), f.To.UnixNano(),
+		f.Role, f.Query, f.States, f.IncludeDeleted, f.Sort)
+}
+
+// get returns the entry for key read at gen. A nil cache has nothing.
+func (c *searchCache) get(key string, gen int64) (cachedSearch, bool) {
+	if c == nil {
+		return cachedSearch{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	return e, ok && e.gen == gen
+}
+
+// put stores e for key, replacing an older one. A nil cache keeps nothing.
+func (c *searchCache) put(key string, e cachedSearch) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[key]; ok {
+		if old.gen > e.gen {
+			return // a later answer is already there
+		}
+	} else {
+		c.order = append(c.order, key)
+		if len(c.order) > searchCacheEntries {
+			delete(c.m, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	c.m[key] = e
+}

@@ -1,0 +1,110 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Concurrent requests for the same search at the same generation read it
+// once; another generation reads again; a failed read is not shared.
+func TestSearchCacheSharesOneRead(t *testing.T) {
+	c := newSearchCache()
+	var reads atomic.Int64
+	started, release := make(chan struct{}), make(chan struct{})
+	read := func() (cachedSearch, error) {
+		if reads.Add(1) == 1 {
+			close(started)
+			<-release
+		}
+		return cachedSearch{total: 7}, nil
+	}
+	var wg sync.WaitGroup
+	got := make([]int64, 8)
+	run := func(i int) {
+		defer wg.Done()
+		e, err := c.do("k", 1, read)
+		if err != nil {
+			t.Error(err)
+		}
+		got[i] = e.total
+	}
+	wg.Add(1)
+	go run(0)
+	<-started
+	for i := 1; i < len(got); i++ {
+		wg.Add(1)
+		go run(i)
+	}
+	close(release)
+	wg.Wait()
+	if n := reads.Load(); n != 1 {
+		t.Fatalf("%d reads of one search, want 1", n)
+	}
+	for i, n := range got {
+		if n != 7 {
+			t.Fatalf("request %d got total %d, want 7", i, n)
+		}
+	}
+	if _, err := c.do("k", 2, read); err != nil || reads.Load() != 2 {
+		t.Fatalf("a new generation: %d reads (%v), want 2", reads.Load(), err)
+	}
+
+	// A failed read is neither cached nor taken by a waiter.
+	boom := errors.New("boom")
+	failing, unblock := make(chan struct{}), make(chan struct{})
+	var mine atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, err := c.do("f", 1, func() (cachedSearch, error) {
+			close(failing)
+			<-unblock
+			return cachedSearch{}, boom
+		})
+		if !errors.Is(err, boom) {
+			t.Errorf("leader: %v, want boom", err)
+		}
+	}()
+	<-failing
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e, err := c.do("f", 1, func() (cachedSearch, error) { mine.Add(1); return cachedSearch{total: 3}, nil })
+		if err != nil || e.total != 3 {
+			t.Errorf("waiter: %+v %v, want its own read", e, err)
+		}
+	}()
+	close(unblock)
+	wg.Wait()
+	if mine.Load() != 1 {
+		t.Fatalf("waiter read %d times, want 1", mine.Load())
+	}
+}
+
+// A range's total reads the per-hour totals from a covering index.
+func TestHourCountsCovered(t *testing.T) {
+	db, err := Open(context.Background(), Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, col := range []string{"notes", "notes + deleted"} {
+		for _, accounts := range []bool{false, true} {
+			args := []any{1, 2}
+			if accounts {
+				args = append(args, []uint{1, 2, 3})
+			}
+			var plan []struct{ Detail string }
+			if err := db.g.Raw("EXPLAIN QUERY PLAN "+hourCountsQuery(col, accounts), args...).Scan(&plan).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(plan) == 0 || !strings.Contains(plan[len(plan)-1].Detail, "COVERING INDEX archive_hour_counts_cover") {
+				t.Errorf("%s, accounts %v: plan %+v, want the covering index", col, accounts, plan)
+			}
+		}
+	}
+}
