@@ -127,7 +127,7 @@ ROUNDS=0
 while kill -0 "$WAIT_PID" 2>/dev/null; do
 	hey -n "$N" -c "$C" -q "$Q" -disable-redirects -o csv -H "Cookie: $COOKIE" "$BASE/notes" | tail -n +2 >>"$WORK/during.csv"
 	ROUNDS=$((ROUNDS + 1))
-	[ $((ROUNDS % 4)) = 1 ] && tail -n 1 "$WORK/wait.log"
+	if [ $((ROUNDS % 4)) = 1 ]; then tail -n 1 "$WORK/wait.log"; fi
 done
 if ! wait "$WAIT_PID"; then
 	tail -n 5 "$WORK/wait.log" >&2
