@@ -25,6 +25,7 @@ IDLE_N=${IDLE_N:-4000}   # requests measured idle afterwards
 C=${C:-16}               # concurrent hey workers
 Q=${Q:-2}                # requests per second per worker: paced, so latency is not queueing behind a saturated CPU
 TIMEOUT=${TIMEOUT:-40m}  # longest the backfill may take
+PPROF=${PPROF:-}          # host:port: build with -tags benchpprof and save heap profiles there every 5 s
 PORT=${PORT:-18735}
 SIMS_PORT=${SIMS_PORT:-18740}
 HOST=127.0.0.1
@@ -60,7 +61,12 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building ..."
-go build -o "$WORK/ticketnotes" .
+if [ -n "$PPROF" ]; then
+	go build -tags benchpprof -o "$WORK/ticketnotes" .
+	mkdir -p bench/out
+else
+	go build -o "$WORK/ticketnotes" .
+fi
 go build -o "$WORK/sims" ./bench/sims
 go build -o "$WORK/benchctl" ./bench/benchctl
 
@@ -83,7 +89,7 @@ PASSWORD=bench-password-1
 "$WORK/benchctl" accounts --data-dir "$DATA" --accounts "$WORK/accounts.json" --rate "$RATE"
 
 # The default --sync-interval (5m) backfills every account at start.
-"$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" --allow-private-endpoints \
+TICKETNOTES_BENCH_PPROF=$PPROF "$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" --allow-private-endpoints \
 	>"$WORK/server.out" 2>"$WORK/server.log" &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
@@ -98,6 +104,15 @@ START=$(date +%s)
 	done
 ) >"$WORK/rss.log" &
 PIDS+=("$!")
+if [ -n "$PPROF" ]; then
+	(
+		while [ -r "/proc/$SERVER_PID/status" ]; do
+			sleep 5
+			curl -fsS -o "bench/out/heap-$(($(date +%s) - START)).pprof" "http://$PPROF/debug/pprof/heap" 2>/dev/null || true
+		done
+	) &
+	PIDS+=("$!")
+fi
 
 for _ in $(seq 1 100); do
 	curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
