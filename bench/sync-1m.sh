@@ -26,6 +26,7 @@ C=${C:-16}               # concurrent hey workers
 Q=${Q:-2}                # requests per second per worker: paced, so latency is not queueing behind a saturated CPU
 TIMEOUT=${TIMEOUT:-40m}  # longest the backfill may take
 PPROF=${PPROF:-}          # host:port: build with -tags benchpprof and save heap profiles there every 5 s
+MEMLIMIT=${MEMLIMIT:-}   # e.g. 150MiB: the server's GOMEMLIMIT (Go's soft heap limit); empty leaves Go's default
 PORT=${PORT:-18735}
 SIMS_PORT=${SIMS_PORT:-18740}
 HOST=127.0.0.1
@@ -89,7 +90,7 @@ PASSWORD=bench-password-1
 "$WORK/benchctl" accounts --data-dir "$DATA" --accounts "$WORK/accounts.json" --rate "$RATE"
 
 # The default --sync-interval (5m) backfills every account at start.
-TICKETNOTES_BENCH_PPROF=$PPROF "$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" --allow-private-endpoints \
+GOMEMLIMIT=${MEMLIMIT:-off} TICKETNOTES_BENCH_PPROF=$PPROF "$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" --allow-private-endpoints \
 	>"$WORK/server.out" 2>"$WORK/server.log" &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
@@ -175,7 +176,7 @@ DB_MB=$(du -sm "$DATA" | cut -f1)
 
 echo
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(go version | awk '{ print $3 }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "scale $SCALE, rate $RATE/s per account, $C hey workers at $Q/s each; $SYNCED; data dir $DB_MB MB"
+echo "scale $SCALE, rate $RATE/s per account, GOMEMLIMIT ${MEMLIMIT:-off}, $C hey workers at $Q/s each; $SYNCED; data dir $DB_MB MB"
 echo "server peak RSS (VmHWM) $PEAK MB; highest sampled VmRSS $MAXRSS MB; VmRSS at the end $LASTRSS MB; simulators' VmHWM $SIMS_RSS MB"
 echo
 echo "| /notes | requests | non-200 | p50 ms | p99 ms |"
