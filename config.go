@@ -65,7 +65,10 @@ func newFlagSet(name string) *flag.FlagSet {
 		shown.SetOutput(w)
 		fs.VisitAll(func(f *flag.Flag) {
 			if !hiddenFlags[f.Name] {
+				// Var takes the value's current text as its default; the
+				// flags may have been parsed already.
 				shown.Var(f.Value, f.Name, f.Usage)
+				shown.Lookup(f.Name).DefValue = f.DefValue
 			}
 		})
 		shown.PrintDefaults()
