@@ -59,11 +59,26 @@ func newFlagSet(name string) *flag.FlagSet {
 			}
 		}
 		fmt.Fprint(w, "\nFlags:\n")
-		fs.PrintDefaults()
+		// Hidden flags are for tests and benchmarks: they work (and read
+		// their environment variable) but are not offered.
+		shown := flag.NewFlagSet(name, flag.ContinueOnError)
+		shown.SetOutput(w)
+		fs.VisitAll(func(f *flag.Flag) {
+			if !hiddenFlags[f.Name] {
+				// Var takes the value's current text as its default; the
+				// flags may have been parsed already.
+				shown.Var(f.Value, f.Name, f.Usage)
+				shown.Lookup(f.Name).DefValue = f.DefValue
+			}
+		})
+		shown.PrintDefaults()
 		fmt.Fprint(w, "\n"+envNote)
 	}
 	return fs
 }
+
+// hiddenFlags are left out of every command's usage.
+var hiddenFlags = map[string]bool{"lease-ttl": true}
 
 // flagUsage returns a printer of fs's usage.
 func flagUsage(fs *flag.FlagSet) func(io.Writer) {

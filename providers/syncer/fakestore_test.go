@@ -28,6 +28,8 @@ type fakeStore struct {
 	crashed    bool
 	// storeCalls counts StoreNotes calls.
 	storeCalls int
+	// maxBatch is the most notes one StoreNotes call was given.
+	maxBatch int
 	// failNotes, when set, fails StoreNotes for the account.
 	failNotes map[uint]error
 }
@@ -192,6 +194,7 @@ func (s *fakeStore) StoreNotes(ctx context.Context, account uint, scope Scope, n
 		}
 	}
 	s.storeCalls++
+	s.maxBatch = max(s.maxBatch, len(notes))
 	m := s.notes[account]
 	if m == nil {
 		m = map[string]*fakeNote{}
