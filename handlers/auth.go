@@ -115,14 +115,7 @@ func (h *Auth) formSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	tok := models.RandomToken(32)
-	sess.Set(SessionCSRFKey, tok)
-	sess.Set(SessionSeenKey, time.Now().Unix())
-	if err := sess.Save(); err != nil {
-		return err
-	}
-	SetCSRF(c, tok)
-	return nil
+	return saveWithNewToken(c, sess)
 }
 
 // startSession signs u in under a new session id and a new CSRF token, so
@@ -141,9 +134,15 @@ func (h *Auth) startSession(c *fiber.Ctx, u *models.User) error {
 // signIn stores u, their session epoch and a fresh CSRF token in sess and
 // saves it; sess must not be used afterwards.
 func signIn(c *fiber.Ctx, sess *session.Session, u *models.User) error {
-	tok := models.RandomToken(32)
 	sess.Set(SessionUserKey, u.ID)
 	sess.Set(SessionEpochKey, u.SessionEpoch)
+	return saveWithNewToken(c, sess)
+}
+
+// saveWithNewToken gives sess a fresh CSRF token, marks it seen now, saves
+// it and hands the token to the page being rendered.
+func saveWithNewToken(c *fiber.Ctx, sess *session.Session) error {
+	tok := models.RandomToken(32)
 	sess.Set(SessionCSRFKey, tok)
 	sess.Set(SessionSeenKey, time.Now().Unix())
 	if err := sess.Save(); err != nil {
