@@ -57,8 +57,12 @@ const (
 	DefaultNoteLimit = 50
 	MaxNoteLimit     = 1000
 	// SearchCountCap is where a search stops counting: its total is then
-	// SearchCountCap and capped is true ("10,000+").
-	SearchCountCap = 10000
+	// SearchCountCap and capped is true ("1,000+"), and relevance ranks the
+	// newest-archived SearchCountCap matches. GitHub stops at 1,000 results
+	// too: past that, a search is narrowed, not paged. It also bounds a
+	// search's work: the index hands over matches newest first and the
+	// search stops reading there (see migrateSearchNewestFirst).
+	SearchCountCap = 1000
 )
 
 // NoteFilter selects archived notes. Every set field must match.
@@ -269,6 +273,11 @@ func (db *DB) ListArchivedNotes(ctx context.Context, f NoteFilter) (notes []Arch
 	if err := f.normalise(); err != nil {
 		return nil, 0, false, err
 	}
+	leave, err := db.reads.enter(ctx)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("list notes: %w", err)
+	}
+	defer leave()
 	g := db.g.WithContext(ctx)
 	if terms := parseSearch(f.Query); len(terms) > 0 {
 		notes, total, capped, err = db.cachedSearchNotes(g, f, terms)
@@ -467,6 +476,11 @@ func (db *DB) CountArchivedNotesByAccount(ctx context.Context, f NoteFilter) (ma
 	if err := f.normalise(); err != nil {
 		return nil, err
 	}
+	leave, err := db.reads.enter(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count notes: %w", err)
+	}
+	defer leave()
 	g := db.g.WithContext(ctx)
 	accs := f.Accounts
 	if len(accs) == 0 {
@@ -497,7 +511,6 @@ func (db *DB) CountArchivedNotesByAccount(ctx context.Context, f NoteFilter) (ma
 		}
 		return out, nil
 	}
-	var err error
 	switch {
 	case f.onlyAccounts():
 		col := "notes"

@@ -34,6 +34,8 @@ type DB struct {
 	auditKey *auditKey
 	// cache keeps recent searches' matches and counts (see searchCache).
 	cache *searchCache
+	// reads queues the archive's list and search reads (see readGate).
+	reads readGate
 }
 
 // Options say where the database is.
@@ -88,7 +90,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		// cache (measured: the p99 of the notes page under 16 clients).
 		sqlDB.SetMaxIdleConns(sqliteIdleConns)
 	}
-	db := &DB{g: g, cache: newSearchCache()}
+	db := &DB{g: g, cache: newSearchCache(), reads: newReadGate()}
 	if err := db.migrateSchema(ctx); err != nil {
 		db.Close()
 		return nil, err

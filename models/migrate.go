@@ -42,6 +42,7 @@ var migrations = []migration{
 	{ID: 3, Name: "archive search", Up: migrateSearch},
 	{ID: 4, Name: "archive generation", Up: migrateGeneration},
 	{ID: 5, Name: "archive hour counts cover", Up: migrateHourCountsCover},
+	{ID: 6, Name: "archive search newest first", Up: migrateSearchNewestFirst},
 }
 
 // SchemaVersion is the newest schema version this build knows.

@@ -56,6 +56,10 @@ func TestMigrateFromEmpty(t *testing.T) {
 			t.Errorf("no %s after migrating an empty database", name)
 		}
 	}
+	// The search index hands over matches newest first (version 6).
+	if !strings.Contains(schema["archive_fts"], "order=DESC") {
+		t.Errorf("archive_fts = %s, want order=DESC", schema["archive_fts"])
+	}
 	// Opening again applies nothing new and changes nothing.
 	db.Close()
 	db2, err := models.Open(ctx, models.Options{DataDir: dir})
@@ -116,6 +120,9 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Fatalf("applied = %v, want %v", got, want)
 	}
 	after := schemaOf(t, raw)
+	if !strings.Contains(after["archive_fts"], "order=DESC") {
+		t.Errorf("archive_fts = %s, want order=DESC", after["archive_fts"])
+	}
 	for name, sql := range before {
 		if after[name] != sql {
 			t.Errorf("v1 object %s changed:\n got %s\nwant %s", name, after[name], sql)

@@ -21,24 +21,13 @@ func migrateSearch(tx *gorm.DB, pg bool) error {
 		return execAll(tx, pg,
 			`CREATE INDEX IF NOT EXISTS archive_notes_tokens ON archive_notes USING GIN (to_tsvector('simple', tokens))`)
 	}
-	return execAll(tx, pg,
-		`CREATE VIRTUAL TABLE IF NOT EXISTS archive_fts USING fts4(content="archive_notes", tokens)`,
-		// An external-content FTS4 table reads the old tokens from the
-		// content row to remove them, so removal runs BEFORE the row
-		// changes. Only a change of the tokens re-indexes: moving
-		// last_seen_at must not.
-		`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_ai AFTER INSERT ON archive_notes BEGIN
-			INSERT INTO archive_fts (docid, tokens) VALUES (new.id, new.tokens); END`,
-		`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_bu BEFORE UPDATE OF tokens ON archive_notes BEGIN
-			DELETE FROM archive_fts WHERE docid = old.id; END`,
-		`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_au AFTER UPDATE OF tokens ON archive_notes BEGIN
-			INSERT INTO archive_fts (docid, tokens) VALUES (new.id, new.tokens); END`,
-		`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_bd BEFORE DELETE ON archive_notes BEGIN
-			DELETE FROM archive_fts WHERE docid = old.id; END`,
+	stmts := append([]string{`CREATE VIRTUAL TABLE IF NOT EXISTS archive_fts USING fts4(content="archive_notes", tokens)`},
+		ftsTriggers...)
+	return execAll(tx, pg, append(stmts,
 		// Index whatever the archive already holds (nothing on a new one).
 		`INSERT INTO archive_fts (archive_fts) VALUES ('rebuild')`,
 		// What a search filters and orders its matches by, in rows a tenth
-		// the size of archive_notes': looking up 10,000 matches here reads
+		// the size of archive_notes': looking up a thousand matches here reads
 		// a few hundred pages instead of thousands. Kept by triggers.
 		`CREATE TABLE IF NOT EXISTS archive_note_meta (
 			id INTEGER PRIMARY KEY REFERENCES archive_notes(id) ON DELETE CASCADE,
@@ -57,7 +46,44 @@ func migrateSearch(tx *gorm.DB, pg bool) error {
 			deleted_at = new.deleted_at WHERE id = new.id; END`,
 		`INSERT OR IGNORE INTO archive_note_meta (id, account_id, created_at, author_role, version, read, deleted_at)
 			SELECT id, account_id, created_at, author_role, version, read, deleted_at FROM archive_notes`,
-	)
+	)...)
+}
+
+// ftsTriggers keep archive_fts in step with archive_notes.tokens.
+var ftsTriggers = []string{
+	// An external-content FTS4 table reads the old tokens from the
+	// content row to remove them, so removal runs BEFORE the row
+	// changes. Only a change of the tokens re-indexes: moving
+	// last_seen_at must not.
+	`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_ai AFTER INSERT ON archive_notes BEGIN
+		INSERT INTO archive_fts (docid, tokens) VALUES (new.id, new.tokens); END`,
+	`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_bu BEFORE UPDATE OF tokens ON archive_notes BEGIN
+		DELETE FROM archive_fts WHERE docid = old.id; END`,
+	`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_au AFTER UPDATE OF tokens ON archive_notes BEGIN
+		INSERT INTO archive_fts (docid, tokens) VALUES (new.id, new.tokens); END`,
+	`CREATE TRIGGER IF NOT EXISTS archive_notes_fts_bd BEFORE DELETE ON archive_notes BEGIN
+		DELETE FROM archive_fts WHERE docid = old.id; END`,
+}
+
+// migrateSearchNewestFirst is version 6: archive_fts again, its doclists
+// stored newest first (order=DESC). A search reads its matches newest first
+// (ORDER BY docid DESC) and stops after SearchCountCap+1; only when the
+// index's order is the query's does FTS4 read a term's doclist
+// incrementally, so a common word costs its first thousands of matches
+// instead of all of them (a tenth of a million-note archive).
+func migrateSearchNewestFirst(tx *gorm.DB, pg bool) error {
+	if pg {
+		return nil
+	}
+	return execAll(tx, pg, append(append([]string{
+		`DROP TRIGGER IF EXISTS archive_notes_fts_ai`,
+		`DROP TRIGGER IF EXISTS archive_notes_fts_bu`,
+		`DROP TRIGGER IF EXISTS archive_notes_fts_au`,
+		`DROP TRIGGER IF EXISTS archive_notes_fts_bd`,
+		`DROP TABLE IF EXISTS archive_fts`,
+		`CREATE VIRTUAL TABLE archive_fts USING fts4(content="archive_notes", tokens, order=DESC)`,
+	}, ftsTriggers...),
+		`INSERT INTO archive_fts (archive_fts) VALUES ('rebuild')`)...)
 }
 
 // tsQuery returns the PostgreSQL tsquery of terms: phrases with <->, the

@@ -186,7 +186,7 @@ type NotesData struct {
 	Statuses    []AccountStatus
 	Notes       []NoteItem
 	Total       int
-	// Capped says a search stopped counting at Total ("10,000+").
+	// Capped says a search stopped counting at Total ("1,000+").
 	Capped    bool
 	PageSize  int
 	Quick     []QuickPick
