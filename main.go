@@ -9,18 +9,40 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 )
 
 func main() {
+	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "ticketnotes:", err)
 		os.Exit(exitCode(err))
 	}
+}
+
+// gcPercent is the collector's target when GOGC is unset: the heap may grow
+// to 1.5× what is live instead of Go's 2×. A first sync lists every ticket
+// of every account at once; at Go's default the server peaked at 240 MB
+// during a million-note backfill, at 50 at 167 MB (the budget is 200), for
+// about 5% more backfill time (BENCHMARKS.md, "Memory and page latency
+// during a 1M backfill"). Unlike a memory limit it scales with the
+// archive: a bigger live heap is collected as often, never in a loop.
+const gcPercent = 50
+
+// tuneGC sets the collector's target to gcPercent unless GOGC is set, in
+// which case the runtime has already applied it; it reports whether it set
+// the target.
+func tuneGC(getenv func(string) string) bool {
+	if getenv("GOGC") != "" {
+		return false
+	}
+	debug.SetGCPercent(gcPercent)
+	return true
 }
 
 // run is the whole program, with its inputs explicit so tests can drive it.

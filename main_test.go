@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -721,5 +722,19 @@ func TestBackupCommandWritesAnOwnerOnlyCopy(t *testing.T) {
 	}
 	if err := run(ctx, []string{"backup", "--out", out}, e, nil, io.Discard, io.Discard); err == nil {
 		t.Error("a second backup to the same file succeeded")
+	}
+}
+
+// Without GOGC the server collects at gcPercent; a GOGC set by the
+// operator stays in force.
+func TestTuneGCDefaultsToFiftyUnlessGOGCIsSet(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	if !tuneGC(env()) || debug.SetGCPercent(100) != 50 {
+		t.Fatal("without GOGC the target is not 50")
+	}
+	debug.SetGCPercent(80) // what the runtime took from GOGC=80
+	if tuneGC(env("GOGC", "80")) || debug.SetGCPercent(80) != 80 {
+		t.Fatal("GOGC=80 was not kept")
 	}
 }

@@ -27,6 +27,7 @@ Q=${Q:-2}                # requests per second per worker: paced, so latency is 
 TIMEOUT=${TIMEOUT:-40m}  # longest the backfill may take
 PPROF=${PPROF:-}          # host:port: build with -tags benchpprof and save heap profiles there every 5 s
 MEMLIMIT=${MEMLIMIT:-}   # e.g. 150MiB: the server's GOMEMLIMIT (Go's soft heap limit); empty leaves Go's default
+SERVER_GOGC=${SERVER_GOGC:-}  # e.g. 100: the server's GOGC; empty leaves the server's own default (50)
 PORT=${PORT:-18735}
 SIMS_PORT=${SIMS_PORT:-18740}
 HOST=127.0.0.1
@@ -90,7 +91,7 @@ PASSWORD=bench-password-1
 "$WORK/benchctl" accounts --data-dir "$DATA" --accounts "$WORK/accounts.json" --rate "$RATE"
 
 # The default --sync-interval (5m) backfills every account at start.
-GOMEMLIMIT=${MEMLIMIT:-off} TICKETNOTES_BENCH_PPROF=$PPROF "$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" --allow-private-endpoints \
+env ${SERVER_GOGC:+GOGC=$SERVER_GOGC} GOMEMLIMIT=${MEMLIMIT:-off} TICKETNOTES_BENCH_PPROF=$PPROF "$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" --allow-private-endpoints \
 	>"$WORK/server.out" 2>"$WORK/server.log" &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
@@ -109,7 +110,16 @@ if [ -n "$PPROF" ]; then
 	(
 		while [ -r "/proc/$SERVER_PID/status" ]; do
 			sleep 5
-			curl -fsS -o "bench/out/heap-$(($(date +%s) - START)).pprof" "http://$PPROF/debug/pprof/heap" 2>/dev/null || true
+			t=$(($(date +%s) - START))
+			curl -fsS -o "bench/out/heap-$t.pprof" "http://$PPROF/debug/pprof/heap" 2>/dev/null || true
+			# Go's own view (MemStats) beside the kernel's: RSS less what Go
+			# holds from the OS is mostly SQLite's C memory.
+			{
+				echo -n "$t "
+				awk '/^VmRSS:|^RssAnon:|^RssFile:/ { printf "%s %s kB  ", $1, $2 }' "/proc/$SERVER_PID/status" 2>/dev/null
+				curl -fsS "http://$PPROF/debug/pprof/heap?debug=1" 2>/dev/null |
+					awk '/^# (HeapAlloc|HeapSys|HeapReleased|StackSys|Sys) =/ { printf "%s %d MB  ", $2, $4 / 1048576 } END { print "" }'
+			} >>bench/out/mem.log
 		done
 	) &
 	PIDS+=("$!")

@@ -103,13 +103,16 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 const sqliteIdleConns = 16
 
 // sqlitePragmas run on every new SQLite connection (the DSN cannot say
-// them). mmap lets a read take pages straight from the OS page cache
-// instead of copying them into each connection's own cache; the page cache
-// itself (cache_size, in KiB when negative) is per connection, so it stays
-// modest with 16 of them; temp_store keeps a search's sorter in memory.
+// them). The page cache (cache_size, in KiB when negative) is per
+// connection and outside Go's heap, so with 16 connections it stays at
+// SQLite's usual 2 MiB; pages beyond it come from the OS page cache, which
+// is not the process's memory. No mmap: mapped pages count in the
+// process's RSS (measured: a 2 GiB map took the server past 280 MB during
+// a million-note backfill) and the reads were no faster for it (see
+// BENCHMARKS.md, "Archive"). temp_store keeps a search's sorter in memory.
 var sqlitePragmas = []string{
-	"PRAGMA mmap_size = 2147483648",
-	"PRAGMA cache_size = -8192",
+	"PRAGMA mmap_size = 0",
+	"PRAGMA cache_size = -2048",
 	"PRAGMA temp_store = MEMORY",
 }
 

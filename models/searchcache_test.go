@@ -131,15 +131,18 @@ func TestSQLiteConnectionsKeepPragmas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var mmap, temp int64
+		var mmap, cache, temp int64
+		if err := c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil {
+			t.Fatal(err)
+		}
 		if err := c.QueryRowContext(ctx, "PRAGMA mmap_size").Scan(&mmap); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp); err != nil {
 			t.Fatal(err)
 		}
-		if mmap <= 0 || temp != 2 {
-			t.Fatalf("connection: mmap_size %d, temp_store %d; want > 0 and 2 (memory)", mmap, temp)
+		if mmap != 0 || cache != -2048 || temp != 2 {
+			t.Fatalf("connection: mmap_size %d, cache_size %d, temp_store %d; want 0, -2048 and 2 (memory)", mmap, cache, temp)
 		}
 		conns = append(conns, c)
 	}

@@ -249,6 +249,10 @@ func (r *run) byWindows(ctx context.Context, src WindowSource, prevStart time.Ti
 		days := int(min(r.e.opts.Window, src.MaxWindow()) / day)
 		r.cp.From, r.cp.To, r.cp.Days = from, to, max(days, 1)
 	}
+	// The windows ahead hold the pass's memory; of the listing only the
+	// ids stay, for gone.
+	listed := ticketIDs(tickets)
+	tickets = nil
 	n := r.cp.windows()
 	r.st.Unit, r.st.Total, r.st.Done = UnitWindows, n, r.cp.Next
 	if err := r.save(ctx); err != nil {
@@ -290,7 +294,7 @@ func (r *run) byWindows(ctx context.Context, src WindowSource, prevStart time.Ti
 		return r.listTickets(ctx, src, &tickets)
 	}
 	if r.cp.Kind != PassIncremental {
-		return r.gone(ctx, tickets)
+		return r.gone(ctx, listed)
 	}
 	return nil
 }
@@ -325,12 +329,22 @@ func (cp checkpoint) window(i int) (from, to time.Time) {
 	return from, to
 }
 
+// ticketIDs returns the set of the tickets' ids: what gone needs of a
+// listing, a fraction of its memory.
+func ticketIDs(tickets []providers.Ticket) map[string]bool {
+	ids := make(map[string]bool, len(tickets))
+	for _, t := range tickets {
+		ids[t.ID] = true
+	}
+	return ids
+}
+
 // gone marks deleted the notes of archived tickets the vendor no longer
 // lists, after a full pass listed them all. A listing can miss a ticket
 // (its pages shifted while read), so each is read once more: only a ticket
 // the vendor says is not found loses its notes; one still there has them
 // stored. An empty listing proves nothing and deletes nothing.
-func (r *run) gone(ctx context.Context, listed []providers.Ticket) error {
+func (r *run) gone(ctx context.Context, listed map[string]bool) error {
 	if len(listed) == 0 {
 		return nil
 	}
@@ -339,12 +353,8 @@ func (r *run) gone(ctx context.Context, listed []providers.Ticket) error {
 	if err != nil {
 		return storeErr("read ticket marks", err)
 	}
-	have := make(map[string]bool, len(listed))
-	for _, t := range listed {
-		have[t.ID] = true
-	}
 	for id := range marks {
-		if have[id] {
+		if listed[id] {
 			continue
 		}
 		r.where = "ticket " + id
@@ -362,9 +372,11 @@ func (r *run) gone(ctx context.Context, listed []providers.Ticket) error {
 	return nil
 }
 
-// job is one ticket to read: since zero reads it whole.
+// job is one ticket to read, by its index in the listing: since zero
+// reads it whole. (An index, not a copy: a plan can hold every one of an
+// account's tens of thousands of tickets.)
 type job struct {
-	t     providers.Ticket
+	i     int
 	since time.Time
 }
 
@@ -396,7 +408,7 @@ func (r *run) byTickets(ctx context.Context) error {
 	var plan []job
 	var unchanged []providers.Ticket
 	done := 0
-	for _, t := range tickets {
+	for i, t := range tickets {
 		m, known := marks[t.ID]
 		same := known && m.UpdatedAt.Equal(t.UpdatedAt) && m.Closed == t.Closed
 		switch {
@@ -404,9 +416,9 @@ func (r *run) byTickets(ctx context.Context) error {
 			// Stored by this pass before it was interrupted.
 			done++
 		case r.cp.Kind != PassIncremental, !known, m.NotesReadAt.IsZero() && m.NewestNote.IsZero():
-			plan = append(plan, job{t: t})
+			plan = append(plan, job{i: i})
 		case !t.Closed || !same:
-			plan = append(plan, job{t: t, since: m.NewestNote})
+			plan = append(plan, job{i: i, since: m.NewestNote})
 		default:
 			unchanged = append(unchanged, t)
 		}
@@ -429,52 +441,68 @@ func (r *run) byTickets(ctx context.Context) error {
 		cancel()
 		wg.Wait()
 	}()
-	answers := make([]chan result, len(plan))
-	for i := range answers {
-		answers[i] = make(chan result, 1)
-	}
+	// Answers come back in plan order through pending, which holds one
+	// channel per read in flight (at most Workers), not one per ticket.
+	pending := make(chan chan result, r.e.opts.Workers)
 	slots := make(chan struct{}, r.e.opts.Workers)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i, j := range plan {
+		defer close(pending)
+		for _, j := range plan {
 			select {
 			case slots <- struct{}{}:
 			case <-fctx.Done():
 				return
 			}
+			answer := make(chan result, 1)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				notes, from, err := r.a.src.SyncTicketNotes(fctx, j.t.ID, j.since)
-				answers[i] <- result{notes, from, err}
+				notes, from, err := r.a.src.SyncTicketNotes(fctx, tickets[j.i].ID, j.since)
+				answer <- result{notes, from, err}
 			}()
+			// Never blocks for long: pending has room for every slot.
+			select {
+			case pending <- answer:
+			case <-fctx.Done():
+				return
+			}
 		}
 	}()
-	for i, j := range plan {
+	for _, j := range plan {
 		var res result
 		select {
-		case res = <-answers[i]:
+		case answer, ok := <-pending:
+			if !ok {
+				return ctx.Err()
+			}
+			select {
+			case res = <-answer:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		<-slots
-		r.where = "ticket " + j.t.ID
+		t := &tickets[j.i]
+		r.where = "ticket " + t.ID
 		switch {
 		case errors.Is(res.err, providers.ErrNotFound):
 			// Gone between listing and reading; a full pass settles it.
 		case res.err != nil:
 			return res.err
 		default:
-			scope := Scope{TicketID: j.t.ID, From: res.from, Complete: true}
+			scope := Scope{TicketID: t.ID, From: res.from, Complete: true}
 			if _, err := r.e.store.StoreNotes(ctx, r.a.id, scope, res.notes, r.e.opts.Now()); err != nil {
-				return storeErr("store notes of ticket "+j.t.ID, err)
+				return storeErr("store notes of ticket "+t.ID, err)
 			}
-			if err := r.e.store.StoreTickets(ctx, r.a.id, []providers.Ticket{j.t}, r.e.opts.Now()); err != nil {
-				return storeErr("store ticket "+j.t.ID, err)
+			if err := r.e.store.StoreTickets(ctx, r.a.id, []providers.Ticket{*t}, r.e.opts.Now()); err != nil {
+				return storeErr("store ticket "+t.ID, err)
 			}
 		}
-		r.cp.Cursor = j.t.ID
+		r.cp.Cursor = t.ID
 		r.st.Done++
 		if err := r.save(ctx); err != nil {
 			return err
@@ -482,7 +510,7 @@ func (r *run) byTickets(ctx context.Context) error {
 		r.between(ctx)
 	}
 	if r.cp.Kind != PassIncremental {
-		return r.gone(ctx, tickets)
+		return r.gone(ctx, ticketIDs(tickets))
 	}
 	return nil
 }
