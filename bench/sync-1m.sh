@@ -28,6 +28,7 @@ TIMEOUT=${TIMEOUT:-40m}  # longest the backfill may take
 PPROF=${PPROF:-}          # host:port: build with -tags benchpprof and save heap profiles there every 5 s
 MEMLIMIT=${MEMLIMIT:-}   # e.g. 150MiB: the server's GOMEMLIMIT (Go's soft heap limit); empty leaves Go's default
 SERVER_GOGC=${SERVER_GOGC:-}  # e.g. 100: the server's GOGC; empty leaves the server's own default (50)
+KEEP=${KEEP:-}           # a directory: the server's data dir is moved there at the end, to measure the archive again
 PORT=${PORT:-18735}
 SIMS_PORT=${SIMS_PORT:-18740}
 HOST=127.0.0.1
@@ -58,6 +59,9 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	if [ -n "$KEEP" ] && [ -d "$WORK/data" ]; then
+		rm -rf "$KEEP" && mv "$WORK/data" "$KEEP" && echo "data dir kept in $KEEP (sign in as bench@example.com / bench-password-1)"
+	fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
