@@ -3,17 +3,25 @@
 #
 #   bash bench/load.sh                 # 2000 requests, 16 workers per endpoint
 #   N=500 C=8 PORT=18099 bash bench/load.sh
+#   DATA=/tmp/arch1m bash bench/load.sh   # an archive kept by bench/sync-1m.sh (KEEP=...)
 #
 # Builds the binary, starts `ticketnotes --demo` on 127.0.0.1 with a
 # throw-away data dir, signs in as the demo admin with curl, runs hey
 # against a few pages and prints a summary table, then stops the server.
 # Everything stays on 127.0.0.1; the run is bounded by N per endpoint.
 # hey runs on the same machine as the server and competes with it for CPU.
+#
+# With DATA, the server runs on that data dir instead (with scheduling off:
+# no vendor is called) and signs in as EMAIL / PASSWORD (bench/sync-1m.sh's
+# user by default); the table then also has the archive's budget views: a
+# 30-day range, range + account + role + ticket, and the four searches.
+# DATA is used in place: run it on a copy if it must stay unchanged.
 set -euo pipefail
 
 N=${N:-2000}            # requests per endpoint
 C=${C:-16}              # concurrent workers
 PORT=${PORT:-18734}
+DATA=${DATA:-}
 HOST=127.0.0.1
 BASE="http://$HOST:$PORT"
 
@@ -45,9 +53,14 @@ trap cleanup EXIT
 echo "building ..."
 go build -o "$WORK/ticketnotes" .
 
-# Pages read the archive; the demo's first sync fills it within seconds.
-"$WORK/ticketnotes" --demo --addr "$HOST:$PORT" --data-dir "$WORK/data" \
-	>"$WORK/server.out" 2>"$WORK/server.log" &
+if [ -n "$DATA" ]; then
+	"$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" --sync-interval 0 \
+		>"$WORK/server.out" 2>"$WORK/server.log" &
+else
+	# Pages read the archive; the demo's first sync fills it within seconds.
+	"$WORK/ticketnotes" --demo --addr "$HOST:$PORT" --data-dir "$WORK/data" \
+		>"$WORK/server.out" 2>"$WORK/server.log" &
+fi
 SERVER_PID=$!
 
 for _ in $(seq 1 100); do
@@ -57,8 +70,13 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$BASE/healthz" >/dev/null || { echo "load.sh: server did not answer /healthz" >&2; exit 1; }
 
-# "  admin:   EMAIL / PASSWORD", printed by --demo at start.
-read -r EMAIL PASSWORD < <(awk '$1 == "admin:" { print $2, $4; exit }' "$WORK/server.out")
+if [ -n "$DATA" ]; then
+	EMAIL=${EMAIL:-bench@example.com}
+	PASSWORD=${PASSWORD:-bench-password-1}
+else
+	# "  admin:   EMAIL / PASSWORD", printed by --demo at start.
+	read -r EMAIL PASSWORD < <(awk '$1 == "admin:" { print $2, $4; exit }' "$WORK/server.out")
+fi
 [ -n "${EMAIL:-}" ] && [ -n "${PASSWORD:-}" ] || { echo "load.sh: no demo sign-in printed" >&2; exit 1; }
 
 # Sign in like a browser: the form's CSRF token and cookies, then the form.
@@ -110,6 +128,19 @@ run "/notes" "$N" "$C" "$BASE/notes" "${AUTH[@]}"
 run "/notes htmx partial" "$N" "$C" "$BASE/notes" "${AUTH[@]}" "${HX[@]}"
 run "/notes?q=refund (search)" "$N" "$C" "$BASE/notes?q=refund" "${AUTH[@]}"
 run "conversation" "$N" "$C" "$BASE$TICKET" "${AUTH[@]}"
+if [ -n "$DATA" ]; then
+	# The archive issue's views: the last 30 days; that range narrowed to
+	# account 2, customer notes and one ticket of its; the four searches.
+	FROM=$(date -u -d '30 days ago' +%F)
+	TO=$(date -u +%F)
+	TID=${TICKET##*/}
+	run "/notes 30-day range" "$N" "$C" "$BASE/notes?from=$FROM&to=$TO" "${AUTH[@]}"
+	run "/notes range+account+role+ticket" "$N" "$C" "$BASE/notes?from=2000-01-01&to=$TO&account=2&role=customer&ticket=$TID" "${AUTH[@]}"
+	run "/notes?q=证书 (2 CJK chars)" "$N" "$C" "$BASE/notes?q=%E8%AF%81%E4%B9%A6" "${AUTH[@]}"
+	run "/notes?q=refund (word)" "$N" "$C" "$BASE/notes?q=refund" "${AUTH[@]}"
+	run "/notes?q=refu* (prefix)" "$N" "$C" "$BASE/notes?q=refu%2A" "${AUTH[@]}"
+	run "/notes?q=\"payment failed\" (phrase)" "$N" "$C" "$BASE/notes?q=%22payment+failed%22" "${AUTH[@]}"
+fi
 
 echo
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(go version | awk '{ print $3 }'), hey $(dpkg-query -W -f '${Version}' hey 2>/dev/null || echo '?')"

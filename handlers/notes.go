@@ -38,6 +38,7 @@ type History interface {
 // the database's error otherwise.
 type Archive interface {
 	ListArchivedNotes(ctx context.Context, f models.NoteFilter) ([]models.ArchivedNote, int64, bool, error)
+	NotesPage(ctx context.Context, f models.NoteFilter) (models.NotesPage, error)
 	TicketNotes(ctx context.Context, account uint, ticket string) ([]models.ArchivedNote, error)
 	ArchivedNoteByID(ctx context.Context, account uint, ticket, note string) (*models.ArchivedNote, error)
 	ArchivedTicket(ctx context.Context, account uint, ticket string) (*models.ArchivedTicket, error)
@@ -45,7 +46,6 @@ type Archive interface {
 	ArchiveNoteWritten(ctx context.Context, account uint, note providers.Note, actor string) error
 	ArchiveNoteDeleted(ctx context.Context, account uint, ticket, noteID, actor string, at time.Time) error
 	SyncState(ctx context.Context, account uint) (syncer.State, error)
-	CountArchivedNotesByAccount(ctx context.Context, f models.NoteFilter) (map[uint]int64, error)
 }
 
 // Notes serves the notes workspace, the conversation view and note edits.
@@ -260,11 +260,12 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 		return d, http.StatusOK, nil
 	}
 	ctx := c.UserContext()
-	notes, total, capped, err := h.archive.ListArchivedNotes(ctx, f)
+	page, err := h.archive.NotesPage(ctx, f)
 	if err != nil {
 		return d, 0, err
 	}
-	d.Total, d.Capped = int(total), capped
+	notes, counts := page.Notes, page.ByAccount
+	d.Total, d.Capped = int(page.Total), page.Capped
 	// An export is every matching note, read a batch at a time.
 	for all := f; !paged && len(notes) < d.Total; {
 		all.Offset, all.Limit = len(notes), models.MaxNoteLimit
@@ -279,10 +280,6 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 	}
 	caps := map[uint]providers.Capabilities{}
 	names := map[uint]string{}
-	counts, err := h.archive.CountArchivedNotesByAccount(ctx, f)
-	if err != nil {
-		return d, 0, err
-	}
 	for _, s := range chosen {
 		caps[s.acct.ID], names[s.acct.ID] = s.caps, s.acct.Name
 		st, err := h.accountStatus(c, s, counts[s.acct.ID])

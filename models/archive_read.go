@@ -278,7 +278,52 @@ func (db *DB) ListArchivedNotes(ctx context.Context, f NoteFilter) (notes []Arch
 		return nil, 0, false, fmt.Errorf("list notes: %w", err)
 	}
 	defer leave()
+	return db.listNotes(db.g.WithContext(ctx), f, true)
+}
+
+// NotesPage is one page of the notes a filter selects, with its counts.
+type NotesPage struct {
+	Notes []ArchivedNote
+	// Total and Capped are as ListArchivedNotes returns them.
+	Total  int64
+	Capped bool
+	// ByAccount is as CountArchivedNotesByAccount returns it.
+	ByAccount map[uint]int64
+}
+
+// NotesPage returns what ListArchivedNotes and CountArchivedNotesByAccount
+// return for f, read together: without a search the total is the sum of
+// the accounts' counts, so it is counted once. It returns ErrInvalid for a
+// bad filter, or the database's error.
+func (db *DB) NotesPage(ctx context.Context, f NoteFilter) (NotesPage, error) {
+	if err := f.normalise(); err != nil {
+		return NotesPage{}, err
+	}
+	leave, err := db.reads.enter(ctx)
+	if err != nil {
+		return NotesPage{}, fmt.Errorf("list notes: %w", err)
+	}
+	defer leave()
 	g := db.g.WithContext(ctx)
+	search := len(parseSearch(f.Query)) > 0
+	var p NotesPage
+	if p.Notes, p.Total, p.Capped, err = db.listNotes(g, f, search); err != nil {
+		return NotesPage{}, err
+	}
+	if p.ByAccount, err = db.countByAccount(g, f); err != nil {
+		return NotesPage{}, err
+	}
+	if !search {
+		for _, n := range p.ByAccount {
+			p.Total += n
+		}
+	}
+	return p, nil
+}
+
+// listNotes is ListArchivedNotes inside the read gate; without count, the
+// total of a filter without a search is left 0.
+func (db *DB) listNotes(g *gorm.DB, f NoteFilter, count bool) (notes []ArchivedNote, total int64, capped bool, err error) {
 	if terms := parseSearch(f.Query); len(terms) > 0 {
 		notes, total, capped, err = db.cachedSearchNotes(g, f, terms)
 		if err != nil {
@@ -291,6 +336,9 @@ func (db *DB) ListArchivedNotes(ctx context.Context, f NoteFilter) (notes []Arch
 		" ORDER BY "+f.order()+" LIMIT ? OFFSET ?", append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("list notes: %w", err)
+	}
+	if !count {
+		return notes, 0, false, nil
 	}
 	if total, err = db.countNotes(g, f); err != nil {
 		return nil, 0, false, fmt.Errorf("count notes: %w", err)
@@ -481,7 +529,12 @@ func (db *DB) CountArchivedNotesByAccount(ctx context.Context, f NoteFilter) (ma
 		return nil, fmt.Errorf("count notes: %w", err)
 	}
 	defer leave()
-	g := db.g.WithContext(ctx)
+	return db.countByAccount(db.g.WithContext(ctx), f)
+}
+
+// countByAccount is CountArchivedNotesByAccount inside the read gate.
+func (db *DB) countByAccount(g *gorm.DB, f NoteFilter) (map[uint]int64, error) {
+	var err error
 	accs := f.Accounts
 	if len(accs) == 0 {
 		kinds, err := accountKinds(g)

@@ -337,6 +337,16 @@ func TestListArchivedNotesFilters(t *testing.T) {
 			if by, err := db.CountArchivedNotesByAccount(ctx, f); err != nil || !reflect.DeepEqual(by, wantBy) {
 				t.Errorf("%+v: counts by account %v (%v), want %v", f, by, err, wantBy)
 			}
+			// The page and its counts read together, as the notes page does.
+			p, err := db.NotesPage(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Total != int64(len(want)) || p.Capped || !reflect.DeepEqual(p.ByAccount, wantBy) ||
+				!reflect.DeepEqual(noteIDs(p.Notes), page) {
+				t.Errorf("%+v: NotesPage total %d capped %v by %v notes %v, want %d %v %v", f, p.Total, p.Capped,
+					p.ByAccount, noteIDs(p.Notes), len(want), wantBy, page)
+			}
 			for _, n := range got {
 				fx := all[slices.IndexFunc(all, func(x fixture) bool { return x.id == n.ID })]
 				if n.Deleted() != fx.deleted || n.Edited() != fx.edited || n.AccountID != fx.account {

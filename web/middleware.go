@@ -60,7 +60,9 @@ func setSecurityHeaders(c *fiber.Ctx, secure bool) {
 // session; masking the token anew in each response would close the rest.
 func compression() fiber.Handler {
 	return compress.New(compress.Config{
-		Level: compress.LevelDefault,
+		// Fastest: on the notes page (78 kB of HTML) it costs half the
+		// CPU of the default level for 17 % more bytes (10.8 kB, not 9.2).
+		Level: compress.LevelBestSpeed,
 		Next: func(c *fiber.Ctx) bool {
 			return strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream")
 		},
