@@ -2,11 +2,15 @@ package views
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/a-h/templ"
 
 	"github.com/ticketnotes/ticketnotes/models"
 )
@@ -260,7 +264,7 @@ func auditActor(p Page, ix auditIndex, e models.AuditEvent) AuditLink {
 	return l
 }
 
-func userPath(id uint) string    { return "/users/" + uintStr(id) + "/edit" }
+func userPath(id uint) string        { return "/users/" + uintStr(id) + "/edit" }
 func accountEditPath(id uint) string { return "/accounts/" + uintStr(id) + "/edit" }
 
 // auditTarget reads a target ("note:2:42:7", "account:3", "user:5",
@@ -413,4 +417,27 @@ func (d AuditData) AccountListed() bool {
 		}
 	}
 	return false
+}
+
+// diffSpans writes a diff as escaped text with <del> and <ins>, each
+// preceded by a word for screen readers (which do not announce them). It
+// is written here rather than in templ because templ puts a space between
+// elements on separate lines, and in a diff every character counts.
+func diffSpans(p Page, spans []DiffSpan) templ.Component {
+	removed, added := templ.EscapeString(p.T.T("audit.sr_removed")), templ.EscapeString(p.T.T("audit.sr_added"))
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		var b strings.Builder
+		for _, s := range spans {
+			switch s.Op {
+			case DiffDelete:
+				b.WriteString(`<span class="sr-only">` + removed + ` </span><del>` + templ.EscapeString(s.Text) + `</del>`)
+			case DiffInsert:
+				b.WriteString(`<span class="sr-only">` + added + ` </span><ins>` + templ.EscapeString(s.Text) + `</ins>`)
+			default:
+				b.WriteString(templ.EscapeString(s.Text))
+			}
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
 }
