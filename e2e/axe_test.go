@@ -108,11 +108,18 @@ func checkTranslated(ctx context.Context, t *testing.T, path string) {
 // that stick out past the right edge.
 func screenshot(ctx context.Context, t *testing.T, a *app, dir, path, name string, width int64) {
 	t.Helper()
+	screenshotAt(ctx, t, a, dir, path, name, width, 900, "")
+}
+
+// screenshotAt is screenshot with the viewport's height and JavaScript
+// (prepare, or "") that opens what a person would open first.
+func screenshotAt(ctx context.Context, t *testing.T, a *app, dir, path, name string, width, height int64, prepare string) {
+	t.Helper()
 	if _, err := chromedp.Call(ctx, emulation.SetScrollbarsHidden, emulation.SetScrollbarsHiddenParams{Hidden: true}); err != nil {
 		t.Errorf("hiding scrollbars: %v", err)
 		return
 	}
-	if !do(ctx, t, "setting the viewport", chromedp.EmulateViewport(width, 900)) {
+	if !do(ctx, t, "setting the viewport", chromedp.EmulateViewport(width, height)) {
 		return
 	}
 	defer func() {
@@ -125,6 +132,11 @@ func screenshot(ctx context.Context, t *testing.T, a *app, dir, path, name strin
 	}()
 	if !open(ctx, t, a, path) {
 		return
+	}
+	if prepare != "" {
+		if _, ok := eval[chromedp.Void](ctx, t, prepare); !ok {
+			return
+		}
 	}
 	wide, ok := eval[[]string](ctx, t, `(() => {
 		const w = document.documentElement.clientWidth;

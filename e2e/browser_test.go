@@ -110,6 +110,7 @@ func TestBrowser(t *testing.T) {
 			{"accounts", "/accounts", ""},
 			{"users", "/users", ""},
 			{"audit with every detail expanded", "/audit", openAll},
+			{"audit verification", "/audit/verify", ""},
 			{"note history", historyPath(&f), ""},
 		} {
 			t.Run(p.name, func(t *testing.T) { checkAccessible(b.step(t), t, a, p.path, p.prepare) })
@@ -129,6 +130,14 @@ func TestBrowser(t *testing.T) {
 				{"/accounts", "accounts-1280.png", 1280},
 			} {
 				screenshot(b.step(t), t, a, shots, s.path, s.name, s.width)
+			}
+			// The audit log with the first edit's changes open.
+			const openEdit = `document.querySelector('[data-testid="audit-row"][data-action="note.update"] details').open = true`
+			for _, s := range []struct {
+				name          string
+				width, height int64
+			}{{"audit-1280.png", 1280, 900}, {"audit-390.png", 390, 844}} {
+				screenshotAt(b.step(t), t, a, shots, "/audit", s.name, s.width, s.height, openEdit)
 			}
 		})
 	}

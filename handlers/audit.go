@@ -21,6 +21,7 @@ type AuditStore interface {
 	VerifyAudit(ctx context.Context) (models.VerifyResult, error)
 	AttemptOutcomes(ctx context.Context, ids []uint64) (map[uint64]models.AuditEvent, error)
 	ListAccounts(ctx context.Context) ([]models.Account, error)
+	ListUsers(ctx context.Context) ([]models.User, error)
 }
 
 // Audit serves the audit log (admins and managers).
@@ -100,13 +101,18 @@ func (h *Audit) List(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		status = http.StatusUnprocessableEntity
 	}
+	// Both the page and the swap name the accounts and users the entries
+	// point at.
+	if data.Accounts, err = h.store.ListAccounts(c.UserContext()); err != nil {
+		return err
+	}
+	if data.Users, err = h.store.ListUsers(c.UserContext()); err != nil {
+		return err
+	}
 	if IsHTMX(c) && c.Get("HX-Target") == "audit-results" {
 		return Render(c, status, views.AuditResults(p, data))
 	}
 	if data.Actions, err = h.store.AuditActions(c.UserContext()); err != nil {
-		return err
-	}
-	if data.Accounts, err = h.store.ListAccounts(c.UserContext()); err != nil {
 		return err
 	}
 	data.Quick = QuickRanges(time.Now(), Zone(c))
@@ -147,7 +153,9 @@ func (h *Audit) Export(c *fiber.Ctx) error {
 	return w.Flush()
 }
 
-// Verify checks the hash chain and shows the result.
+// Verify checks the hash chain and shows the result: a page, or the
+// banner alone for the audit page's htmx swap. A broken chain or another
+// key answers 409.
 func (h *Audit) Verify(c *fiber.Ctx) error {
 	res, err := h.store.VerifyAudit(c.UserContext())
 	if err != nil {
@@ -156,6 +164,9 @@ func (h *Audit) Verify(c *fiber.Ctx) error {
 	status := http.StatusOK
 	if !res.OK {
 		status = http.StatusConflict
+	}
+	if IsHTMX(c) && c.Get("HX-Target") == "audit-verify" {
+		return Render(c, status, views.AuditVerifyBanner(h.Page(c, "audit.verify_title"), res))
 	}
 	return Render(c, status, views.AuditVerify(h.Page(c, "audit.verify_title"), res))
 }
