@@ -17,6 +17,7 @@ import (
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/static"
 	"github.com/ticketnotes/ticketnotes/views/i18n"
+	"github.com/ticketnotes/ticketnotes/web/metrics"
 )
 
 // csp allows only this origin's scripts and styles: no inline code at all.
@@ -200,6 +201,39 @@ func requestLogger(log *slog.Logger) fiber.Handler {
 	}
 }
 
+// httpMetrics records each request's route pattern, method, status and
+// duration. The pattern, not the path, keeps the series few: a request no
+// route answered is "unmatched", a file under a middleware's prefix is the
+// prefix with "/*".
+func httpMetrics(m *metrics.Metrics) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			// The error handler runs after this returns; count its status.
+			status, _ = handlers.Status(err)
+		}
+		m.ObserveHTTP(routeLabel(c.Route()), c.Method(), status, time.Since(start))
+		return err
+	}
+}
+
+// routeLabel is the route label of the route that answered last.
+func routeLabel(r *fiber.Route) string {
+	switch {
+	case r == nil || len(r.Handlers) == 0:
+		// Fiber's stand-in when no route ran carries the raw path.
+		return "unmatched"
+	case r.Method != "USE":
+		return r.Path
+	case r.Path == "/":
+		// The app's last middleware: the 404 for every unknown path.
+		return "unmatched"
+	}
+	return strings.TrimSuffix(r.Path, "/") + "/*"
+}
+
 // sessionRefresh is how often an active session is saved to extend it: a
 // save per request would write the database on every page view.
 const sessionRefresh = time.Minute
@@ -290,10 +324,13 @@ const (
 	Member                // any signed-in user
 	Auditor               // admins and managers
 	Admin                 // admins only
+	// Bearer is for machines: no session counts, the handler checks a
+	// bearer token itself (and is 404 when none is configured).
+	Bearer
 )
 
 func (a Access) String() string {
-	return [...]string{"public", "member", "auditor", "admin"}[a]
+	return [...]string{"public", "member", "auditor", "admin", "bearer"}[a]
 }
 
 // guard enforces a route's access level: no session sends a page to
@@ -301,7 +338,7 @@ func (a Access) String() string {
 // change is audited.
 func guard(base *handlers.Base, r Route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if r.Access == Public {
+		if r.Access == Public || r.Access == Bearer {
 			return c.Next()
 		}
 		u := handlers.Viewer(c)
