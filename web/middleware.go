@@ -203,8 +203,7 @@ func requestLogger(log *slog.Logger) fiber.Handler {
 
 // httpMetrics records each request's route pattern, method, status and
 // duration. The pattern, not the path, keeps the series few: a request no
-// route answered is "unmatched", a file under a middleware's prefix is the
-// prefix with "/*".
+// route answered is "unmatched", a static file is its middleware's prefix.
 func httpMetrics(m *metrics.Metrics) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
@@ -214,24 +213,30 @@ func httpMetrics(m *metrics.Metrics) fiber.Handler {
 			// The error handler runs after this returns; count its status.
 			status, _ = handlers.Status(err)
 		}
-		m.ObserveHTTP(routeLabel(c.Route()), c.Method(), status, time.Since(start))
+		m.ObserveHTTP(routeLabel(c), c.Method(), status, time.Since(start))
 		return err
 	}
 }
 
-// routeLabel is the route label of the route that answered last.
-func routeLabel(r *fiber.Route) string {
-	switch {
-	case r == nil || len(r.Handlers) == 0:
-		// Fiber's stand-in when no route ran carries the raw path.
-		return "unmatched"
-	case r.Method != "USE":
-		return r.Path
-	case r.Path == "/":
-		// The app's last middleware: the 404 for every unknown path.
+// localUnmatched marks a request that reached the app's last handler, the
+// 404 for any path no route has.
+const localUnmatched = "tn.unmatched"
+
+// notFound is the app's last handler.
+func notFound(c *fiber.Ctx) error {
+	c.Locals(localUnmatched, true)
+	return fiber.ErrNotFound
+}
+
+// routeLabel is the pattern of the route that answered c.
+func routeLabel(c *fiber.Ctx) string {
+	r := c.Route()
+	// Fiber's stand-in when no route ran carries the raw path; the last
+	// handler's route is "/" like the home page's, so it marks itself.
+	if unmatched, _ := c.Locals(localUnmatched).(bool); unmatched || r == nil || len(r.Handlers) == 0 {
 		return "unmatched"
 	}
-	return strings.TrimSuffix(r.Path, "/") + "/*"
+	return r.Path
 }
 
 // sessionRefresh is how often an active session is saved to extend it: a

@@ -203,7 +203,7 @@ func (s *Server) mount(cat *i18n.Catalog) {
 			app.Add(http.MethodHead, r.Path, append(hs, r.Handler)...)
 		}
 	}
-	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	app.Use(notFound)
 }
 
 // newLoginLimits limits sign-in failures per IP and per email (half as many

@@ -107,9 +107,11 @@ func (m *Metrics) Handler(compress bool) http.Handler {
 		ErrorLog:           errorLog{m.log},
 		ErrorHandling:      promhttp.ContinueOnError,
 		DisableCompression: !compress,
-		// Scrapes read the database; two at once are plenty.
+		// Scrapes read the database; two at once are plenty. No Timeout:
+		// its http.TimeoutHandler would watch the request's context, which
+		// behind Fiber's adaptor is fasthttp's and not safe to watch; the
+		// database reads have their own limit (readTimeout).
 		MaxRequestsInFlight: 2,
-		Timeout:             2 * readTimeout,
 	})
 }
 
