@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 
@@ -157,11 +158,22 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 	fs.StringVar(&secure, "secure-cookies", "auto", "mark cookies Secure: auto (unless listening on loopback), true or false")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of your reverse proxies; X-Forwarded-For counts only from them")
 	fs.BoolVar(&trustLoopback, "trust-proxy", false, "same as adding 127.0.0.0/8,::1 to --trusted-proxies (a proxy on this machine)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this host:port of its own, unauthenticated (empty: not served there)")
 	// Secrets come only from the environment, never from argv (visible in ps).
 	cfg.SecretKey = getenv("TICKETNOTES_SECRET_KEY")
 	cfg.SecretKeyFile = getenv("TICKETNOTES_SECRET_KEY_FILE")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return cfg, err
+	}
+	token, err := metricsToken(getenv, os.ReadFile)
+	if err != nil {
+		return cfg, usageError(flagUsage(fs), "%v", err)
+	}
+	cfg.MetricsToken = token
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			return cfg, usageError(flagUsage(fs), "--metrics-addr %q: %v", cfg.MetricsAddr, err)
+		}
 	}
 	cfg.DataDir, cfg.DatabaseURL = db.dataDir, db.databaseURL
 	if cfg.Demo && !isSet(fs, "data-dir", getenv) {
@@ -193,6 +205,36 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 		cfg.SecureCookies = b
 	}
 	return cfg, nil
+}
+
+// minMetricsToken is the shortest bearer token accepted for /metrics on
+// the dashboard's port, which may face the internet.
+const minMetricsToken = 16
+
+// metricsToken returns the bearer token for /metrics on the main port from
+// TICKETNOTES_METRICS_TOKEN or the file TICKETNOTES_METRICS_TOKEN_FILE
+// names (surrounding white space trimmed), "" when neither is set. It
+// returns an error when both are set, the file cannot be read or is empty,
+// or the token is shorter than minMetricsToken.
+func metricsToken(getenv func(string) string, readFile func(string) ([]byte, error)) (string, error) {
+	token, file := getenv("TICKETNOTES_METRICS_TOKEN"), getenv("TICKETNOTES_METRICS_TOKEN_FILE")
+	switch {
+	case token != "" && file != "":
+		return "", errors.New("set TICKETNOTES_METRICS_TOKEN or TICKETNOTES_METRICS_TOKEN_FILE, not both")
+	case file != "":
+		b, err := readFile(file)
+		if err != nil {
+			return "", fmt.Errorf("TICKETNOTES_METRICS_TOKEN_FILE: %w", err)
+		}
+		if token = strings.TrimSpace(string(b)); token == "" {
+			return "", fmt.Errorf("TICKETNOTES_METRICS_TOKEN_FILE %s is empty", file)
+		}
+	}
+	token = strings.TrimSpace(token)
+	if token != "" && len(token) < minMetricsToken {
+		return "", fmt.Errorf("the metrics token must be at least %d characters", minMetricsToken)
+	}
+	return token, nil
 }
 
 // parseProxies parses a comma-separated list of CIDRs or single addresses;

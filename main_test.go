@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
@@ -77,6 +79,12 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %d", resp.StatusCode)
 	}
+	// Metrics are off by default: nothing at /metrics on the public port.
+	if resp, err := http.Get(base + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics by default: %d, want 404", resp.StatusCode)
+	}
 	link := regexp.MustCompile(`http://\S+/setup\?token=\w+`).FindString(stdout.String())
 	if link == "" {
 		t.Fatalf("no setup link printed:\n%s", stdout.String())
@@ -106,6 +114,123 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, models.KeyFile)); err == nil && fi.Mode().Perm() != 0o600 {
 		t.Errorf("secret key mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+// TestRunServesMetricsOnItsOwnListener starts the real program with
+// --metrics-addr and a token: the listener of its own answers without
+// one, the public port only with it.
+func TestRunServesMetricsOnItsOwnListener(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "metrics.token")
+	const token = "e2e-metrics-token-0123456789"
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"},
+			env("TICKETNOTES_DATA_DIR", dir, "TICKETNOTES_METRICS_TOKEN_FILE", tokenFile), strings.NewReader(""), &stdout, &stderr)
+	}()
+	base := waitForURL(t, &stdout, done)
+	m := regexp.MustCompile(`metrics at (http://\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no metrics URL printed:\n%s", stdout.String())
+	}
+	get := func(url, bearer string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := get(m[1], "")
+	if status != http.StatusOK {
+		t.Fatalf("own listener: %d", status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("own listener's answer: %v", err)
+	}
+	for _, name := range []string{"go_goroutines", "ticketnotes_audit_rows_total"} {
+		if fams[name] == nil {
+			t.Errorf("no %s on the own listener", name)
+		}
+	}
+	if status, _ := get(base+"/metrics", ""); status != http.StatusUnauthorized {
+		t.Errorf("public port without the token: %d, want 401", status)
+	}
+	if status, _ := get(base+"/metrics", token); status != http.StatusOK {
+		t.Errorf("public port with the token: %d, want 200", status)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v after shutdown", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not shut down")
+	}
+}
+
+func TestMetricsTokenFromEnv(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good, empty := file("good", " token-from-a-file-0123\n"), file("empty", "\n")
+	tests := []struct {
+		name    string
+		env     []string
+		want    string
+		wantErr bool
+	}{
+		{"none", nil, "", false},
+		{"variable", []string{"TICKETNOTES_METRICS_TOKEN", "token-from-the-env-0123"}, "token-from-the-env-0123", false},
+		{"file", []string{"TICKETNOTES_METRICS_TOKEN_FILE", good}, "token-from-a-file-0123", false},
+		{"both", []string{"TICKETNOTES_METRICS_TOKEN", "token-from-the-env-0123", "TICKETNOTES_METRICS_TOKEN_FILE", good}, "", true},
+		{"empty file", []string{"TICKETNOTES_METRICS_TOKEN_FILE", empty}, "", true},
+		{"missing file", []string{"TICKETNOTES_METRICS_TOKEN_FILE", filepath.Join(dir, "nope")}, "", true},
+		{"too short", []string{"TICKETNOTES_METRICS_TOKEN", "short"}, "", true},
+	}
+	for _, tt := range tests {
+		cfg, err := serveConfig(nil, env(tt.env...))
+		if tt.wantErr {
+			if exitCode(err) != 2 {
+				t.Errorf("%s: err %v, want a usage error", tt.name, err)
+			}
+			continue
+		}
+		if err != nil || cfg.MetricsToken != tt.want {
+			t.Errorf("%s: token %q, %v; want %q", tt.name, cfg.MetricsToken, err, tt.want)
+		}
+	}
+	if _, err := serveConfig([]string{"--metrics-addr", "nonsense"}, env()); exitCode(err) != 2 {
+		t.Errorf("bad --metrics-addr: %v", err)
+	}
+	cfg, err := serveConfig(nil, env("TICKETNOTES_METRICS_ADDR", "127.0.0.1:9090"))
+	if err != nil || cfg.MetricsAddr != "127.0.0.1:9090" {
+		t.Errorf("TICKETNOTES_METRICS_ADDR: %q, %v", cfg.MetricsAddr, err)
 	}
 }
 

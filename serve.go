@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/web"
 )
@@ -45,6 +47,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else if link != "" {
 		fmt.Fprintf(stdout, "No users yet. Create the first admin within %v at:\n  %s\n", models.SetupTTL, link)
 	}
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		fmt.Fprintf(stdout, "metrics at %s/metrics\n", baseURL(mln.Addr().String()))
+	}
 	log.Info("listening", "url", base, "data_dir", cfg.DataDir, "demo", cfg.Demo)
-	return srv.Serve(ctx, ln)
+	// Either listener failing stops both; a signal stops both gracefully.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Serve(gctx, ln) })
+	if mln != nil {
+		g.Go(func() error { return srv.ServeMetrics(gctx, mln) })
+	}
+	return g.Wait()
 }

@@ -45,4 +45,22 @@ type Options struct {
 	MaxRetries int
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Observer, when set, is told of every vendor call and every wait for
+	// the rate limit (the server's metrics); nil observes nothing.
+	Observer Observer
+}
+
+// Observer is told how an account's vendor calls went. vendorhttp, the one
+// place every vendor call passes through, is its only caller; the
+// interface sits here beside Options because vendorhttp imports this
+// package, not the other way round. Implementations are called on the
+// call's goroutine, so they must be quick and safe for concurrent use.
+type Observer interface {
+	// VendorCall reports one call of op (a read with its retries, or a
+	// write) with its outcome (see vendorhttp's Outcome constants) and how
+	// long the caller waited for it, rate-limit waits included.
+	VendorCall(provider Kind, op, outcome string, took time.Duration)
+	// RateLimitWait reports one attempt held back by the account's rate
+	// limit, and for how long.
+	RateLimitWait(provider Kind, waited time.Duration)
 }

@@ -41,7 +41,18 @@ type Config struct {
 	// DemoScale seeds the demo simulators with about this many notes in
 	// all; zero keeps the small default demo.
 	DemoScale int
+	// MetricsAddr, when set, is where ServeMetrics is meant to listen:
+	// /metrics on a listener of its own, without authentication, so it
+	// belongs on an address only the scraper reaches.
+	MetricsAddr string
+	// MetricsToken, when set, serves /metrics on the dashboard's port to
+	// requests carrying it as a bearer token. With neither set the metrics
+	// are off, and /metrics is 404.
+	MetricsToken string
 }
+
+// MetricsOn reports whether the metrics are recorded and served somewhere.
+func (c *Config) MetricsOn() bool { return c.MetricsAddr != "" || c.MetricsToken != "" }
 
 // Defaults fills zero fields with defaults.
 func (c *Config) Defaults() {

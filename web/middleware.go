@@ -17,6 +17,7 @@ import (
 	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/static"
 	"github.com/ticketnotes/ticketnotes/views/i18n"
+	"github.com/ticketnotes/ticketnotes/web/metrics"
 )
 
 // csp allows only this origin's scripts and styles: no inline code at all.
@@ -202,6 +203,44 @@ func requestLogger(log *slog.Logger) fiber.Handler {
 	}
 }
 
+// httpMetrics records each request's route pattern, method, status and
+// duration. The pattern, not the path, keeps the series few: a request no
+// route answered is "unmatched", a static file is its middleware's prefix.
+func httpMetrics(m *metrics.Metrics) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			// The error handler runs after this returns; count its status.
+			status, _ = handlers.Status(err)
+		}
+		m.ObserveHTTP(routeLabel(c), c.Method(), status, time.Since(start))
+		return err
+	}
+}
+
+// localUnmatched marks a request that reached the app's last handler, the
+// 404 for any path no route has.
+const localUnmatched = "tn.unmatched"
+
+// notFound is the app's last handler.
+func notFound(c *fiber.Ctx) error {
+	c.Locals(localUnmatched, true)
+	return fiber.ErrNotFound
+}
+
+// routeLabel is the pattern of the route that answered c.
+func routeLabel(c *fiber.Ctx) string {
+	r := c.Route()
+	// Fiber's stand-in when no route ran carries the raw path; the last
+	// handler's route is "/" like the home page's, so it marks itself.
+	if unmatched, _ := c.Locals(localUnmatched).(bool); unmatched || r == nil || len(r.Handlers) == 0 {
+		return "unmatched"
+	}
+	return r.Path
+}
+
 // sessionRefresh is how often an active session is saved to extend it: a
 // save per request would write the database on every page view.
 const sessionRefresh = time.Minute
@@ -292,10 +331,13 @@ const (
 	Member                // any signed-in user
 	Auditor               // admins and managers
 	Admin                 // admins only
+	// Bearer is for machines: no session counts, the handler checks a
+	// bearer token itself (and is 404 when none is configured).
+	Bearer
 )
 
 func (a Access) String() string {
-	return [...]string{"public", "member", "auditor", "admin"}[a]
+	return [...]string{"public", "member", "auditor", "admin", "bearer"}[a]
 }
 
 // guard enforces a route's access level: no session sends a page to
@@ -303,7 +345,7 @@ func (a Access) String() string {
 // change is audited.
 func guard(base *handlers.Base, r Route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if r.Access == Public {
+		if r.Access == Public || r.Access == Bearer {
 			return c.Next()
 		}
 		u := handlers.Viewer(c)

@@ -28,6 +28,7 @@ func (s *Server) routes() []Route {
 	get, post := http.MethodGet, http.MethodPost
 	return []Route{
 		{Method: get, Path: "/healthz", Access: Public, Handler: h.health.Check},
+		{Method: get, Path: "/metrics", Access: Bearer, Handler: h.metrics.Scrape},
 		{Method: get, Path: "/login", Access: Public, Handler: h.auth.LoginPage},
 		{Method: post, Path: "/login", Access: Public, Action: "user.login", Handler: h.auth.Login, Before: s.loginLimits},
 		{Method: get, Path: "/setup", Access: Public, Handler: h.auth.SetupPage},

@@ -15,6 +15,10 @@ var publicRoutes = map[string]bool{
 	"GET /healthz": true, "GET /login": true, "POST /login": true, "GET /setup": true, "POST /setup": true,
 }
 
+// bearerRoutes are the only routes for machines: a bearer token, never a
+// session, opens them.
+var bearerRoutes = map[string]bool{"GET /metrics": true}
+
 // memberChanges are the only changes a manager may make: their own session
 // and preferences.
 var memberChanges = map[string]bool{"POST /logout": true, "POST /preferences": true}
@@ -26,6 +30,12 @@ func TestRouteTableAccessLevels(t *testing.T) {
 		key := r.Method + " " + r.Path
 		if got, want := r.Access == Public, publicRoutes[key]; got != want {
 			t.Errorf("%s: public = %v, want %v", key, got, want)
+		}
+		if got, want := r.Access == Bearer, bearerRoutes[key]; got != want {
+			t.Errorf("%s: bearer = %v, want %v", key, got, want)
+		}
+		if r.Access == Bearer && r.Changes() {
+			t.Errorf("%s: a bearer route may not change anything", key)
 		}
 		if r.Changes() && r.Action == "" {
 			t.Errorf("%s: a change needs an audit action", key)
@@ -41,7 +51,7 @@ func TestEveryRouteButPublicNeedsASession(t *testing.T) {
 	ts := newTestServer(t)
 	ts.addUser("admin@example.com", models.RoleAdmin)
 	for _, r := range ts.srv.Routes {
-		if r.Access == Public {
+		if r.Access == Public || r.Access == Bearer { // Bearer: TestBearerRoutes
 			continue
 		}
 		t.Run(r.Method+" "+r.Path, func(t *testing.T) {
@@ -137,4 +147,76 @@ func TestChangesWithoutCSRFTokenChangeNothing(t *testing.T) {
 	if resp, _ := c.post("/logout", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("logout with a valid token: %d", resp.StatusCode)
 	}
+}
+
+// metricsToken is the bearer token the tests configure.
+const metricsToken = "scrape-token-0123456789"
+
+func TestBearerRoutes(t *testing.T) {
+	t.Parallel()
+	t.Run("absent without a token", func(t *testing.T) {
+		t.Parallel()
+		ts := newTestServer(t)
+		ts.addUser("admin@example.com", models.RoleAdmin)
+		admin := ts.client()
+		admin.login("admin@example.com")
+		for _, r := range ts.srv.Routes {
+			if r.Access != Bearer {
+				continue
+			}
+			for name, c := range map[string]*client{"anonymous": ts.client(), "admin": admin} {
+				for _, hdr := range [][]string{nil, {"Authorization", "Bearer " + metricsToken}} {
+					if resp, _ := c.get(r.Path, hdr...); resp.StatusCode != http.StatusNotFound {
+						t.Errorf("%s %s as %s with %q: status %d, want 404", r.Method, r.Path, name, hdr, resp.StatusCode)
+					}
+				}
+			}
+		}
+	})
+	t.Run("token required", func(t *testing.T) {
+		t.Parallel()
+		ts := newTestServer(t, func(c *Config) { c.MetricsToken = metricsToken })
+		ts.addUser("admin@example.com", models.RoleAdmin)
+		admin := ts.client()
+		admin.login("admin@example.com")
+		for _, r := range ts.srv.Routes {
+			if r.Access != Bearer {
+				continue
+			}
+			before := len(ts.auditRows("metrics.scrape"))
+			refused := []struct {
+				name string
+				c    *client
+				hdr  []string
+			}{
+				{"no token", ts.client(), nil},
+				{"a wrong token", ts.client(), []string{"Authorization", "Bearer " + metricsToken + "x"}},
+				{"a prefix of the token", ts.client(), []string{"Authorization", "Bearer " + metricsToken[:8]}},
+				{"another scheme", ts.client(), []string{"Authorization", "Basic " + metricsToken}},
+				{"an admin session alone", admin, nil},
+			}
+			for _, tt := range refused {
+				resp, _ := tt.c.get(r.Path, tt.hdr...)
+				if resp.StatusCode != http.StatusUnauthorized {
+					t.Errorf("%s %s with %s: status %d, want 401", r.Method, r.Path, tt.name, resp.StatusCode)
+				}
+				if got := resp.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
+					t.Errorf("%s %s with %s: WWW-Authenticate %q", r.Method, r.Path, tt.name, got)
+				}
+			}
+			rows := ts.auditRows("metrics.scrape")
+			if got, want := len(rows)-before, len(refused); got != want {
+				t.Errorf("%s %s: %d refusals audited, want %d", r.Method, r.Path, got, want)
+			}
+			for _, e := range rows[:len(rows)-before] {
+				if e.Outcome != models.OutcomeDenied {
+					t.Errorf("refusal audited with outcome %q", e.Outcome)
+				}
+			}
+			resp, _ := ts.client().get(r.Path, "Authorization", "Bearer "+metricsToken)
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("%s %s with the token: status %d, want 200", r.Method, r.Path, resp.StatusCode)
+			}
+		}
+	})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/ticketnotes/ticketnotes/providers/syncer"
 	"github.com/ticketnotes/ticketnotes/static"
 	"github.com/ticketnotes/ticketnotes/views/i18n"
+	"github.com/ticketnotes/ticketnotes/web/metrics"
 )
 
 // Version is the build's version, shown by /healthz.
@@ -41,13 +42,16 @@ type Server struct {
 	clients     *handlers.Clients
 	// sync keeps every enabled account's archive current while Serve runs.
 	sync *syncer.Engine
-	h    struct {
+	// metrics records and serves the Prometheus series; nil when off.
+	metrics *metrics.Metrics
+	h       struct {
 		health   *handlers.Health
 		auth     *handlers.Auth
 		accounts *handlers.Accounts
 		users    *handlers.Users
 		audit    *handlers.Audit
 		notes    *handlers.Notes
+		metrics  *handlers.Metrics
 	}
 	// Routes is the route table as mounted.
 	Routes []Route
@@ -100,6 +104,14 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	s.sandbox = &providers.Sandbox{}
 	reg := registry.New(cfg.AllowPrivateEndpoints)
 	reg.Sandbox = s.sandbox
+	var scrape http.Handler
+	if cfg.MetricsOn() {
+		s.metrics = metrics.New(db, log)
+		// Set only when on: a nil *Metrics in the interface would not be nil.
+		reg.Observer = s.metrics
+		// The app's compression middleware compresses the answer.
+		scrape = s.metrics.Handler(false)
+	}
 	clients := &handlers.Clients{Accounts: db, Registry: reg}
 	s.clients = clients
 	s.sync = syncer.New(db, syncer.Options{Interval: cfg.SyncInterval, FullEvery: cfg.SyncFullEvery, Logger: log})
@@ -111,6 +123,7 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	s.h.audit = handlers.NewAudit(s.base, db)
 	s.h.notes = handlers.NewNotes(s.base, clients, db, db.Store("form:"), db)
 	s.h.notes.SetSyncer(s.sync)
+	s.h.metrics = handlers.NewMetrics(s.base, cfg.MetricsToken, scrape)
 	// The engine follows the accounts: a new or changed enabled account is
 	// synced with its new client, a disabled or deleted one no more.
 	s.h.accounts.OnChange = func(id uint) { s.track(context.Background(), id) }
@@ -161,6 +174,11 @@ const (
 // mount installs the middleware and the route table.
 func (s *Server) mount(cat *i18n.Catalog) {
 	app := s.app
+	if s.metrics != nil {
+		// Outermost, so a request that panics is counted as the 500 the
+		// recover middleware below turns it into.
+		app.Use(httpMetrics(s.metrics))
+	}
 	app.Use(recover.New())
 	app.Use(clientIP(s.cfg.TrustedProxies))
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
@@ -185,7 +203,7 @@ func (s *Server) mount(cat *i18n.Catalog) {
 			app.Add(http.MethodHead, r.Path, append(hs, r.Handler)...)
 		}
 	}
-	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	app.Use(notFound)
 }
 
 // newLoginLimits limits sign-in failures per IP and per email (half as many
@@ -318,6 +336,36 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
+	}
+	return nil
+}
+
+// ServeMetrics serves /metrics, without authentication, on ln (the
+// --metrics-addr listener) until ctx ends. It returns an error when the
+// metrics are off or the listener fails.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	if s.metrics == nil {
+		ln.Close()
+		return errors.New("serve metrics: metrics are off")
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler(true))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve metrics: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve metrics: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve metrics: %w", err)
 	}
 	return nil
 }

@@ -25,9 +25,9 @@ type servedDemo struct {
 	ids  []uint // Alibaba, Sendbird, Feishu
 }
 
-func serveDemo(t *testing.T, interval time.Duration) *servedDemo {
+func serveDemo(t *testing.T, interval time.Duration, mod ...func(*Config)) *servedDemo {
 	t.Helper()
-	ts := newTestServer(t, func(c *Config) { c.SyncInterval = interval })
+	ts := newTestServer(t, append([]func(*Config){func(c *Config) { c.SyncInterval = interval }}, mod...)...)
 	ts.addUser("admin@example.com", models.RoleAdmin)
 	ts.addUser("manager@example.com", models.RoleManager)
 	ctx, cancel := context.WithCancel(context.Background())

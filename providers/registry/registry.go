@@ -29,6 +29,8 @@ type Registry struct {
 	Resolver *net.Resolver
 	// HTTPClient, when set, is used by every client (tests).
 	HTTPClient *http.Client
+	// Observer, when set, is told of every client's vendor calls (metrics).
+	Observer providers.Observer
 
 	once      sync.Once
 	shared    *http.Client
@@ -138,6 +140,9 @@ func (r *Registry) Client(acct providers.Account, version string, opts providers
 		return c.p, nil
 	}
 	opts.HTTPClient = r.clientFor(acct.ID)
+	if opts.Observer == nil {
+		opts.Observer = r.Observer
+	}
 	p, err := Build(acct, opts)
 	if err != nil {
 		return nil, err

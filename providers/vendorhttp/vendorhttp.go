@@ -35,10 +35,23 @@ const (
 
 // Client sends requests for one vendor account.
 type Client struct {
-	kind  providers.Kind
-	plain *http.Client
-	retry *retryablehttp.Client
+	kind     providers.Kind
+	plain    *http.Client
+	retry    *retryablehttp.Client
+	observer providers.Observer // nil: none
 }
+
+// The outcomes a call is reported to the Observer with: what the HTTP
+// exchange came to, before the vendor package reads the body (a vendor may
+// still refuse inside a 200).
+const (
+	OutcomeOK          = "ok"           // an answer below 400
+	OutcomeClientError = "client_error" // 4xx other than 429
+	OutcomeRateLimited = "rate_limited" // 429, after any retries
+	OutcomeServerError = "server_error" // 5xx, after any retries
+	OutcomeError       = "error"        // no usable answer: network failure, timeout, refused redirect, oversized body
+	OutcomeCanceled    = "canceled"     // the caller gave up (context canceled)
+)
 
 // Response is a vendor answer with its body already read.
 type Response struct {
@@ -73,7 +86,8 @@ func New(kind providers.Kind, opts providers.Options, defaultRate float64, defau
 		transport = http.DefaultTransport
 	}
 	hc := &http.Client{
-		Transport:     &limitedTransport{next: transport, limiter: rate.NewLimiter(rate.Limit(rps), burst), window: newSlidingWindow(rps)},
+		Transport: &limitedTransport{next: transport, limiter: rate.NewLimiter(rate.Limit(rps), burst), window: newSlidingWindow(rps),
+			kind: kind, observer: opts.Observer},
 		Timeout:       timeout,
 		CheckRedirect: refuseRedirect,
 		Jar:           base.Jar,
@@ -96,24 +110,55 @@ func New(kind providers.Kind, opts providers.Options, defaultRate float64, defau
 	// Hand back the last response instead of a generic "giving up" error, so
 	// the vendor's code and request id survive.
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	return &Client{kind: kind, plain: hc, retry: rc}
+	return &Client{kind: kind, plain: hc, retry: rc, observer: opts.Observer}
 }
 
 // Read sends an idempotent request, retrying on 429, 5xx and network errors.
 func (c *Client) Read(req *http.Request, op string) (*Response, error) {
+	start := time.Now()
 	rreq, err := retryablehttp.FromRequest(req)
 	if err != nil {
 		return nil, c.netError(op, err)
 	}
 	resp, err := c.retry.Do(rreq)
-	return c.finish(resp, err, op)
+	out, err := c.finish(resp, err, op)
+	c.observe(op, start, out, err)
+	return out, err
 }
 
 // Write sends a request exactly once: a write is never retried blindly,
 // because the vendor may have applied it before failing.
 func (c *Client) Write(req *http.Request, op string) (*Response, error) {
+	start := time.Now()
 	resp, err := c.plain.Do(req)
-	return c.finish(resp, err, op)
+	out, err := c.finish(resp, err, op)
+	c.observe(op, start, out, err)
+	return out, err
+}
+
+// observe tells the observer, if any, how the call that began at start
+// went.
+func (c *Client) observe(op string, start time.Time, resp *Response, err error) {
+	if c.observer != nil {
+		c.observer.VendorCall(c.kind, op, Outcome(resp, err), time.Since(start))
+	}
+}
+
+// Outcome is the Outcome constant of a call that returned resp and err.
+func Outcome(resp *Response, err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return OutcomeCanceled
+	case err != nil || resp == nil:
+		return OutcomeError
+	case resp.Status == http.StatusTooManyRequests:
+		return OutcomeRateLimited
+	case resp.Status >= 500:
+		return OutcomeServerError
+	case resp.Status >= 400:
+		return OutcomeClientError
+	}
+	return OutcomeOK
 }
 
 func (c *Client) finish(resp *http.Response, err error, op string) (*Response, error) {
@@ -230,17 +275,58 @@ func RetryAfter(resp *http.Response) (time.Duration, bool) {
 // limitedTransport waits for the account's rate limiter before each attempt,
 // so retries and token fetches count against the same budget.
 type limitedTransport struct {
-	next    http.RoundTripper
-	limiter *rate.Limiter
-	window  *slidingWindow // nil below one call a second
+	next     http.RoundTripper
+	limiter  *rate.Limiter
+	window   *slidingWindow // nil below one call a second
+	kind     providers.Kind
+	observer providers.Observer // told of each attempt that had to wait; nil: none
 }
 
 func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.limiter.Wait(req.Context()); err != nil {
-		return nil, err
+	start := time.Now()
+	held, err := waitLimiter(req.Context(), t.limiter)
+	if err == nil {
+		var late bool
+		late, err = t.window.wait(req.Context())
+		held = held || late
 	}
-	if err := t.window.wait(req.Context()); err != nil {
+	// A wait cut short by the caller still held the call back.
+	if held && t.observer != nil {
+		t.observer.RateLimitWait(t.kind, time.Since(start))
+	}
+	if err != nil {
 		return nil, err
 	}
 	return t.next.RoundTrip(req)
+}
+
+// waitLimiter is rate.Limiter.Wait for one call that also reports whether
+// the call had to wait: a token taken at once is not a wait. Like Wait, it
+// refuses at once a wait that would outlast ctx's deadline, and gives the
+// token back when ctx ends first.
+func waitLimiter(ctx context.Context, l *rate.Limiter) (waited bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	r := l.Reserve()
+	if !r.OK() {
+		return false, errors.New("rate: no token can ever be had (burst 0)")
+	}
+	d := r.Delay()
+	if d == 0 {
+		return false, nil
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		r.Cancel()
+		return false, fmt.Errorf("rate: a wait of %v would exceed the context deadline", d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true, nil
+	case <-ctx.Done():
+		r.Cancel()
+		return true, ctx.Err()
+	}
 }

@@ -32,11 +32,11 @@ func newSlidingWindow(rps float64) *slidingWindow {
 	return &slidingWindow{width: time.Second + windowMargin, sent: make([]time.Time, n)}
 }
 
-// wait blocks until a call may start and records it; it returns ctx's
-// error when ctx ends first.
-func (w *slidingWindow) wait(ctx context.Context) error {
+// wait blocks until a call may start and records it, and reports whether
+// it had to wait; it returns ctx's error when ctx ends first.
+func (w *slidingWindow) wait(ctx context.Context) (waited bool, err error) {
 	if w == nil {
-		return nil
+		return false, nil
 	}
 	for {
 		w.mu.Lock()
@@ -46,15 +46,16 @@ func (w *slidingWindow) wait(ctx context.Context) error {
 			w.sent[w.next] = now
 			w.next = (w.next + 1) % len(w.sent)
 			w.mu.Unlock()
-			return nil
+			return waited, nil
 		}
 		d := w.width - now.Sub(oldest)
 		w.mu.Unlock()
+		waited = true
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return true, ctx.Err()
 		case <-t.C:
 		}
 	}

@@ -21,7 +21,7 @@ func TestSlidingWindowCapsEverySecond(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.wait(ctx); err != nil {
+			if _, err := w.wait(ctx); err != nil {
 				t.Error(err)
 			}
 			mu.Lock()
