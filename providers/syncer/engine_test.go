@@ -273,7 +273,9 @@ func TestCrashedPassResumes(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, worldOpts{client: fast})
 			w.store.crashAfter = 4
-			ttl := 300 * time.Millisecond
+			// Long enough that the resumed pass renews its lease in time on
+			// a busy machine (300 ms lost it under the whole suite).
+			ttl := 2 * time.Second
 			e := w.engine(t, Options{Window: 7 * day, Workers: 3, LeaseTTL: ttl, Owner: "first"})
 			if _, err := e.Pass(ctxT(t, time.Minute), id, false); !errors.Is(err, errCrashed) {
 				t.Fatalf("pass: %v, want the crash", err)
