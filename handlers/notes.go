@@ -260,6 +260,7 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 		return d, http.StatusOK, nil
 	}
 	ctx := c.UserContext()
+	f.WithoutRaw = paged // only the JSON export shows the vendor's JSON
 	page, err := h.archive.NotesPage(ctx, f)
 	if err != nil {
 		return d, 0, err

@@ -86,6 +86,17 @@ type NoteFilter struct {
 	Sort string
 	// Offset and Limit page the result; Limit 0 means DefaultNoteLimit.
 	Offset, Limit int
+	// WithoutRaw leaves each note's Raw empty: a page shows no vendor
+	// JSON, and it is the largest column (about 400 bytes a note).
+	WithoutRaw bool
+}
+
+// cols is noteCols, with the raw JSON read as NULL under WithoutRaw.
+func (f NoteFilter) cols() string {
+	if f.WithoutRaw {
+		return noteColsWithoutRaw
+	}
+	return noteCols
 }
 
 func (f *NoteFilter) normalise() error {
@@ -198,6 +209,9 @@ func (f NoteFilter) onlyAccounts() bool {
 const noteCols = `n.id, n.account_id, n.ticket_id, n.note_id, n.chat_message_id, n.author_name, n.author_role,
 	n.body, n.content, n.content_type, n.created_at, n.updated_at, n.attachments, n.read, n.raw, n.version,
 	n.deleted_at, n.deleted_by, n.first_seen_at, n.last_seen_at`
+
+// noteColsWithoutRaw is noteCols with NULL for n.raw.
+var noteColsWithoutRaw = strings.Replace(noteCols, "n.raw,", "NULL,", 1)
 
 // scanNotes reads rows of noteCols; kinds names each account's vendor.
 func scanNotes(rows *sql.Rows, kinds map[uint]providers.Kind) ([]ArchivedNote, error) {
@@ -332,7 +346,7 @@ func (db *DB) listNotes(g *gorm.DB, f NoteFilter, count bool) (notes []ArchivedN
 		return notes, total, capped, nil
 	}
 	where, args := f.where(f.TicketID != "")
-	notes, err = queryNotes(g, "SELECT "+noteCols+" FROM archive_notes n WHERE "+where+
+	notes, err = queryNotes(g, "SELECT "+f.cols()+" FROM archive_notes n WHERE "+where+
 		" ORDER BY "+f.order()+" LIMIT ? OFFSET ?", append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("list notes: %w", err)

@@ -178,10 +178,10 @@ func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm, known *c
 		for i, r := range rows {
 			hits[i] = searchHit{id: r.ID, created: r.CreatedAt}
 		}
-		notes, err := notesByIDs(g, hits)
+		notes, err := notesByIDs(g, f.cols(), hits)
 		return notes, counted, err
 	}
-	q := "SELECT " + noteCols + " FROM " + from + " WHERE " + where
+	q := "SELECT " + f.cols() + " FROM " + from + " WHERE " + where
 	qArgs := all
 	if capped && !pg {
 		// Many matches: walking the creation-time index and testing each
@@ -189,7 +189,7 @@ func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm, known *c
 		// match would not. The unary + keeps SQLite from looking the
 		// matches up by id and sorting them after all.
 		w, a := f.where(false)
-		q = "SELECT " + noteCols + " FROM archive_notes n WHERE " + w +
+		q = "SELECT " + f.cols() + " FROM archive_notes n WHERE " + w +
 			" AND +n.id IN (SELECT docid FROM archive_fts WHERE archive_fts MATCH ?)"
 		qArgs = append(a, matchArgs...)
 	}
@@ -235,7 +235,7 @@ func rankedHits(hits []searchHit) cachedSearch {
 // pageOf loads the page f asks for of ranked hits.
 func pageOf(g *gorm.DB, f NoteFilter, e cachedSearch) ([]ArchivedNote, error) {
 	page := e.hits[min(f.Offset, len(e.hits)):min(f.Offset+f.Limit, len(e.hits))]
-	return notesByIDs(g, page)
+	return notesByIDs(g, f.cols(), page)
 }
 
 // searchNarrow runs a SQLite search whose other filters (a ticket or a
@@ -304,7 +304,7 @@ func searchNarrow(g *gorm.DB, f NoteFilter, terms []searchTerm, known *cachedSea
 	if err != nil {
 		return nil, cachedSearch{}, err
 	}
-	notes, err := queryNotes(g, "SELECT "+noteCols+" FROM archive_notes n WHERE "+where+in+" ORDER BY "+f.order()+
+	notes, err := queryNotes(g, "SELECT "+f.cols()+" FROM archive_notes n WHERE "+where+in+" ORDER BY "+f.order()+
 		" LIMIT ? OFFSET ?", append(all, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, cachedSearch{}, err
@@ -368,7 +368,7 @@ func matchScore(info []byte) float64 {
 }
 
 // notesByIDs loads the notes of hits, in the hits' order.
-func notesByIDs(g *gorm.DB, hits []searchHit) ([]ArchivedNote, error) {
+func notesByIDs(g *gorm.DB, cols string, hits []searchHit) ([]ArchivedNote, error) {
 	if len(hits) == 0 {
 		return nil, nil
 	}
@@ -378,7 +378,7 @@ func notesByIDs(g *gorm.DB, hits []searchHit) ([]ArchivedNote, error) {
 		ids[i] = h.id
 		pos[h.id] = i
 	}
-	notes, err := queryNotes(g, "SELECT "+noteCols+" FROM archive_notes n WHERE n.id IN ?", ids)
+	notes, err := queryNotes(g, "SELECT "+cols+" FROM archive_notes n WHERE n.id IN ?", ids)
 	if err != nil {
 		return nil, err
 	}

@@ -347,6 +347,15 @@ func TestListArchivedNotesFilters(t *testing.T) {
 				t.Errorf("%+v: NotesPage total %d capped %v by %v notes %v, want %d %v %v", f, p.Total, p.Capped,
 					p.ByAccount, noteIDs(p.Notes), len(want), wantBy, page)
 			}
+			lean := f
+			lean.WithoutRaw = true
+			if p, err := db.NotesPage(ctx, lean); err != nil || !reflect.DeepEqual(noteIDs(p.Notes), page) ||
+				slices.ContainsFunc(p.Notes, func(n models.ArchivedNote) bool { return n.Raw != nil }) {
+				t.Errorf("%+v without raw: notes %v (%v), want %v with no raw JSON", f, noteIDs(p.Notes), err, page)
+			}
+			if len(got) > 0 && got[0].Raw == nil {
+				t.Errorf("%+v: note %s has no raw JSON", f, got[0].ID)
+			}
 			for _, n := range got {
 				fx := all[slices.IndexFunc(all, func(x fixture) bool { return x.id == n.ID })]
 				if n.Deleted() != fx.deleted || n.Edited() != fx.edited || n.AccountID != fx.account {
