@@ -309,16 +309,45 @@ type NotesPage struct {
 // return for f, read together: without a search the total is the sum of
 // the accounts' counts, so it is counted once. It returns ErrInvalid for a
 // bad filter, or the database's error.
+//
+// A page read is kept (pageCacheEntries of them) with the archive
+// generation it was read at and served again while the generation is the
+// same, so an unchanged archive answers the same view from memory, and a
+// burst of one view reads it once; any change to a note moves the
+// generation (see searchcache.go). The page returned is shared: read only.
 func (db *DB) NotesPage(ctx context.Context, f NoteFilter) (NotesPage, error) {
 	if err := f.normalise(); err != nil {
 		return NotesPage{}, err
 	}
-	leave, err := db.reads.enter(ctx)
+	g := db.g.WithContext(ctx)
+	gen, err := archiveGeneration(g)
 	if err != nil {
 		return NotesPage{}, fmt.Errorf("list notes: %w", err)
 	}
-	defer leave()
-	g := db.g.WithContext(ctx)
+	return db.pages.do(pageKey(f), gen, func() (NotesPage, error) {
+		// Only a read queues at the gate: requests waiting for another's
+		// read of the same page hold no place in it.
+		leave, err := db.reads.enter(ctx)
+		if err != nil {
+			return NotesPage{}, fmt.Errorf("list notes: %w", err)
+		}
+		defer leave()
+		return db.readNotesPage(g, f)
+	})
+}
+
+// pageKey is f, paging included, as a key of db.pages.
+func pageKey(f NoteFilter) string {
+	return fmt.Sprintf("%s|%d|%d|%t", searchKey(f), f.Offset, f.Limit, f.WithoutRaw)
+}
+
+// pageCacheEntries bounds the notes pages kept: one is up to MaxNoteLimit
+// notes, most often 50 (~60 kB with their text, without raw JSON).
+const pageCacheEntries = 32
+
+// readNotesPage reads what NotesPage returns.
+func (db *DB) readNotesPage(g *gorm.DB, f NoteFilter) (NotesPage, error) {
+	var err error
 	search := len(parseSearch(f.Query)) > 0
 	var p NotesPage
 	if p.Notes, p.Total, p.Capped, err = db.listNotes(g, f, search); err != nil {
@@ -394,8 +423,7 @@ func (db *DB) cachedSearchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([
 		return nil, 0, false, err
 	}
 	if known == nil {
-		e.gen = gen
-		db.cache.put(key, e)
+		db.cache.put(key, gen, e)
 	}
 	return notes, e.total, e.capped, nil
 }

@@ -33,7 +33,9 @@ type DB struct {
 	// auditKey keys the audit chain; nil until SetAuditKey is called.
 	auditKey *auditKey
 	// cache keeps recent searches' matches and counts (see searchCache).
-	cache *searchCache
+	cache *genCache[cachedSearch]
+	// pages keeps the notes pages last read (see NotesPage).
+	pages *genCache[NotesPage]
 	// reads queues the archive's list and search reads (see readGate).
 	reads readGate
 }
@@ -90,7 +92,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		// cache (measured: the p99 of the notes page under 16 clients).
 		sqlDB.SetMaxIdleConns(sqliteIdleConns)
 	}
-	db := &DB{g: g, cache: newSearchCache(), reads: newReadGate()}
+	db := &DB{g: g, cache: newSearchCache(), pages: newGenCache[NotesPage](pageCacheEntries), reads: newReadGate()}
 	if err := db.migrateSchema(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -23,4 +23,18 @@ func SearchCached(ctx context.Context, db *DB, f NoteFilter) (bool, error) {
 
 // DisableSearchCache makes every search of db read the archive, for the
 // benchmarks' cold figures.
-func DisableSearchCache(db *DB) { db.cache = nil }
+func DisableSearchCache(db *DB) { db.cache, db.pages = nil, nil }
+
+// PageCached reports whether NotesPage holds f's page at the archive's
+// current generation.
+func PageCached(ctx context.Context, db *DB, f NoteFilter) (bool, error) {
+	if err := f.normalise(); err != nil {
+		return false, err
+	}
+	gen, err := archiveGeneration(db.g.WithContext(ctx))
+	if err != nil {
+		return false, err
+	}
+	_, ok := db.pages.get(pageKey(f), gen)
+	return ok, nil
+}

@@ -425,3 +425,60 @@ func TestListArchivedNotesRejectsBadFilter(t *testing.T) {
 		}
 	}
 }
+
+// The notes page is kept per archive generation: asked again unchanged it
+// comes from memory, and every change a page shows (a new note, an edit,
+// a fresh attachment URL or read flag, a deletion at the vendor) is in the
+// next answer.
+func TestNotesPageFollowsTheArchive(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	ctx := context.Background()
+	acc := newAccount(t, db, "alibaba")
+	a := note("1", "a", "first text", day(1))
+	a.Attachments = []providers.Attachment{{Name: "log.txt", URL: "https://oss.example/log.txt?Signature=aaa"}}
+	storeTicket(t, db, acc, "1", a)
+	f := models.NoteFilter{From: day(1).Add(-time.Hour), To: day(3), WithoutRaw: true}
+	page := func(step string) models.NotesPage {
+		t.Helper()
+		p, err := db.NotesPage(ctx, f)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if cached, err := models.PageCached(ctx, db, f); err != nil || !cached {
+			t.Fatalf("%s: page not kept (%v)", step, err)
+		}
+		return p
+	}
+	if p := page("first"); p.Total != 1 || p.ByAccount[acc] != 1 || p.Notes[0].Body != "first text" {
+		t.Fatalf("first page = %+v", p)
+	}
+
+	b := note("1", "b", "second", day(2))
+	storeTicket(t, db, acc, "1", a, b)
+	if cached, _ := models.PageCached(ctx, db, f); cached {
+		t.Fatal("a new note left the old page current")
+	}
+	if p := page("new note"); p.Total != 2 || noteIDs(p.Notes)[0] != "b" {
+		t.Fatalf("after a new note: total %d, notes %v", p.Total, noteIDs(p.Notes))
+	}
+
+	a.Body, a.Content = "edited text", "edited text"
+	storeTicket(t, db, acc, "1", a, b)
+	if p := page("edit"); p.Notes[1].Body != "edited text" {
+		t.Fatalf("after an edit: %q", p.Notes[1].Body)
+	}
+
+	a.Attachments = []providers.Attachment{{Name: "log.txt", URL: "https://oss.example/log.txt?Signature=bbb"}}
+	read := true
+	a.Read = &read
+	storeTicket(t, db, acc, "1", a, b)
+	if p := page("refresh"); p.Notes[1].Attachments[0].URL != a.Attachments[0].URL || p.Notes[1].Read == nil {
+		t.Fatalf("after a refresh: %+v read %v", p.Notes[1].Attachments, p.Notes[1].Read)
+	}
+
+	storeTicket(t, db, acc, "1", b) // a is gone at the vendor
+	if p := page("deletion"); p.Total != 1 || noteIDs(p.Notes)[0] != "b" {
+		t.Fatalf("after a deletion: total %d, notes %v", p.Total, noteIDs(p.Notes))
+	}
+}

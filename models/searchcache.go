@@ -77,30 +77,36 @@ func archiveGeneration(g *gorm.DB) (int64, error) {
 	return n, err
 }
 
-// searchCacheEntries bounds the cache: a ranked entry holds up to
+// searchCacheEntries bounds the search cache: a ranked entry holds up to
 // SearchCountCap+1 hits (~24 bytes each), so at most ~16 MB.
 const searchCacheEntries = 64
 
-// cachedSearch is what a search read at generation gen: its ranked hits
-// (relevance order; nil for newest or oldest, which keep the count only),
-// its total and whether the total was capped.
+// cachedSearch is what a search read: its ranked hits (relevance order;
+// nil for newest or oldest, which keep the count only), its total and
+// whether the total was capped.
 type cachedSearch struct {
-	gen    int64
 	hits   []searchHit
 	total  int64
 	capped bool
 }
 
-// searchCache maps a search filter without its paging to its last answer;
-// the oldest-stored entry goes first when it is full.
-type searchCache struct {
+// genCache maps a key to the last answer read for it and the archive
+// generation it was read at; the oldest-stored entry goes first when it
+// holds size entries. Its values are shared by every caller: read only.
+type genCache[V any] struct {
+	size  int
 	mu    sync.Mutex
-	m     map[string]cachedSearch
+	m     map[string]genEntry[V]
 	order []string
-	// flights are the searches being read now, by key and generation:
-	// requests for the same one wait for it instead of reading it again
-	// (a burst of the same search costs one read, not one per request).
-	flights map[flightKey]*flight
+	// flights are the reads running now, by key and generation: requests
+	// for the same one wait for it instead of reading it again (a burst of
+	// the same view costs one read, not one per request).
+	flights map[flightKey]*flight[V]
+}
+
+type genEntry[V any] struct {
+	gen int64
+	v   V
 }
 
 type flightKey struct {
@@ -108,23 +114,25 @@ type flightKey struct {
 	gen int64
 }
 
-// flight is one search being read; done closes when e and err are set.
-type flight struct {
+// flight is one read running; done closes when v and err are set.
+type flight[V any] struct {
 	done chan struct{}
-	e    cachedSearch
+	v    V
 	err  error
 }
 
-func newSearchCache() *searchCache {
-	return &searchCache{m: map[string]cachedSearch{}, flights: map[flightKey]*flight{}}
+func newGenCache[V any](size int) *genCache[V] {
+	return &genCache[V]{size: size, m: map[string]genEntry[V]{}, flights: map[flightKey]*flight[V]{}}
 }
 
+func newSearchCache() *genCache[cachedSearch] { return newGenCache[cachedSearch](searchCacheEntries) }
+
 // do returns the answer for key at gen: from the cache, from a read of it
-// already running (shared is then true), or by running read and caching
-// what it returns. A failed shared read is not taken as this caller's
-// answer: it reads again itself, so one request's cancelled context does
-// not fail another's. A nil cache just runs read.
-func (c *searchCache) do(key string, gen int64, read func() (cachedSearch, error)) (cachedSearch, error) {
+// already running, or by running read and caching what it returns. A
+// failed shared read is not taken as this caller's answer: it reads again
+// itself, so one request's cancelled context does not fail another's. A
+// nil cache just runs read.
+func (c *genCache[V]) do(key string, gen int64, read func() (V, error)) (V, error) {
 	if c == nil {
 		return read()
 	}
@@ -132,17 +140,17 @@ func (c *searchCache) do(key string, gen int64, read func() (cachedSearch, error
 	c.mu.Lock()
 	if e, ok := c.m[key]; ok && e.gen == gen {
 		c.mu.Unlock()
-		return e, nil
+		return e.v, nil
 	}
 	if fl, ok := c.flights[fk]; ok {
 		c.mu.Unlock()
 		<-fl.done
 		if fl.err == nil {
-			return fl.e, nil
+			return fl.v, nil
 		}
 		return read()
 	}
-	fl := &flight{done: make(chan struct{})}
+	fl := &flight[V]{done: make(chan struct{})}
 	c.flights[fk] = fl
 	c.mu.Unlock()
 	defer func() {
@@ -151,12 +159,11 @@ func (c *searchCache) do(key string, gen int64, read func() (cachedSearch, error
 		c.mu.Unlock()
 		close(fl.done)
 	}()
-	fl.e, fl.err = read()
+	fl.v, fl.err = read()
 	if fl.err == nil {
-		fl.e.gen = gen
-		c.put(key, fl.e)
+		c.put(key, gen, fl.v)
 	}
-	return fl.e, fl.err
+	return fl.v, fl.err
 }
 
 // searchKey is f without its paging, in a form where equal filters give
@@ -175,33 +182,38 @@ func searchKey(f NoteFilter) string {
 }
 
 // get returns the entry for key read at gen. A nil cache has nothing.
-func (c *searchCache) get(key string, gen int64) (cachedSearch, bool) {
+func (c *genCache[V]) get(key string, gen int64) (V, bool) {
+	var zero V
 	if c == nil {
-		return cachedSearch{}, false
+		return zero, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
-	return e, ok && e.gen == gen
+	if !ok || e.gen != gen {
+		return zero, false
+	}
+	return e.v, true
 }
 
-// put stores e for key, replacing an older one. A nil cache keeps nothing.
-func (c *searchCache) put(key string, e cachedSearch) {
+// put stores v read at gen for key, replacing an older one. A nil cache
+// keeps nothing.
+func (c *genCache[V]) put(key string, gen int64, v V) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[key]; ok {
-		if old.gen > e.gen {
+		if old.gen > gen {
 			return // a later answer is already there
 		}
 	} else {
 		c.order = append(c.order, key)
-		if len(c.order) > searchCacheEntries {
+		if len(c.order) > c.size {
 			delete(c.m, c.order[0])
 			c.order = c.order[1:]
 		}
 	}
-	c.m[key] = e
+	c.m[key] = genEntry[V]{gen, v}
 }
