@@ -38,6 +38,7 @@ type token struct {
 	text       string
 	start, end int
 	cjk        bool
+	at, size   int // where text is in tokenizer.all, while collecting
 }
 
 // isCJK reports whether r belongs to a script written without spaces
@@ -67,6 +68,7 @@ type tokenizer struct {
 	run        []cjkRune
 	pair       []byte
 	normalizer norm.Iter
+	all        []byte // the collected tokens' bytes, end to end
 }
 
 type cjkRune struct {
@@ -86,7 +88,10 @@ func (t *tokenizer) emit(tok []byte, start, end int, cjk, char bool) {
 		*b = append(*b, tok...)
 		return
 	}
-	tk := token{text: string(tok), start: start, end: end, cjk: cjk}
+	// The text is set by tokenize from one string of every token's bytes:
+	// one allocation for a text instead of one per token.
+	tk := token{start: start, end: end, cjk: cjk, at: len(t.all), size: len(tok)}
+	t.all = append(t.all, tok...)
 	if char {
 		t.chars = append(t.chars, tk)
 	} else {
@@ -192,8 +197,14 @@ func (t *tokenizer) run_(text string) {
 // runs in text order (main), then the single characters of longer CJK runs
 // (chars).
 func tokenize(text string) (main, chars []token) {
-	var t tokenizer
+	t := tokenizer{all: make([]byte, 0, len(text)), main: make([]token, 0, len(text)/6+1)}
 	t.run_(text)
+	all := string(t.all)
+	for _, toks := range [][]token{t.main, t.chars} {
+		for i := range toks {
+			toks[i].text = all[toks[i].at : toks[i].at+toks[i].size]
+		}
+	}
 	return t.main, t.chars
 }
 
@@ -310,6 +321,18 @@ func Highlight(text, query string) []Segment {
 	if len(terms) == 0 {
 		return []Segment{{Text: text}}
 	}
+	spans, ok := asciiSpans(text, terms)
+	if !ok {
+		spans = tokenSpans(text, terms)
+	}
+	if len(spans) == 0 {
+		return []Segment{{Text: text}}
+	}
+	return cut(text, spans)
+}
+
+// tokenSpans is where terms match text, found through its tokens.
+func tokenSpans(text string, terms []searchTerm) [][2]int {
 	main, chars := tokenize(text)
 	var spans [][2]int
 	for _, t := range terms {
@@ -335,10 +358,85 @@ func Highlight(text, query string) []Segment {
 			}
 		}
 	}
-	if len(spans) == 0 {
-		return []Segment{{Text: text}}
+	return spans
+}
+
+// asciiSpans is tokenSpans for a text and terms all of ASCII, without
+// tokenizing (a search's page highlights 50 notes of up to a few kB each):
+// there a token is a maximal run of letters and digits, lower-cased, and
+// everything else separates tokens, so a term's tokens are found with
+// strings.Index in a lower-cased copy and checked for word edges. ok is
+// false when text or a term is not ASCII.
+func asciiSpans(text string, terms []searchTerm) (spans [][2]int, ok bool) {
+	for i := 0; i < len(text); i++ {
+		if text[i] >= utf8.RuneSelf {
+			return nil, false
+		}
 	}
-	// Merge overlapping spans, then cut the text.
+	for _, t := range terms {
+		for _, tok := range t.tokens {
+			for i := 0; i < len(tok); i++ {
+				if !isASCIIWord(tok[i]) {
+					return nil, false
+				}
+			}
+		}
+	}
+	lower := strings.ToLower(text)
+	for _, t := range terms {
+		if len(t.tokens) == 0 || t.tokens[0] == "" {
+			continue
+		}
+		for from := 0; ; {
+			i := strings.Index(lower[from:], t.tokens[0])
+			if i < 0 {
+				break
+			}
+			i += from
+			from = i + 1
+			if i > 0 && isASCIIWord(lower[i-1]) {
+				continue
+			}
+			if end, ok := matchFrom(lower, i, t); ok {
+				spans = append(spans, [2]int{i, end})
+			}
+		}
+	}
+	return spans, true
+}
+
+// matchFrom reports whether term t's tokens follow in lower from the start
+// of a word at i, and where its last word ends.
+func matchFrom(lower string, i int, t searchTerm) (int, bool) {
+	p := i
+	for j, tok := range t.tokens {
+		if j > 0 {
+			q := p
+			for q < len(lower) && !isASCIIWord(lower[q]) {
+				q++
+			}
+			p = q
+		}
+		if !strings.HasPrefix(lower[p:], tok) {
+			return 0, false
+		}
+		p += len(tok)
+		if j == len(t.tokens)-1 && t.prefix {
+			for p < len(lower) && isASCIIWord(lower[p]) {
+				p++
+			}
+		} else if p < len(lower) && isASCIIWord(lower[p]) {
+			return 0, false
+		}
+	}
+	return p, true
+}
+
+// isASCIIWord reports whether c (lower-cased ASCII) is part of a word.
+func isASCIIWord(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+// cut merges overlapping spans and cuts text into segments along them.
+func cut(text string, spans [][2]int) []Segment {
 	sortSpans(spans)
 	var segs []Segment
 	pos := 0
