@@ -290,9 +290,12 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 		d.Statuses = append(d.Statuses, st)
 	}
 	back := q.URL("/notes", q.Page)
-	for _, n := range notes {
+	for i, n := range notes {
 		it := h.archivedItem(n, names[n.AccountID], caps[n.AccountID], admin, views.ModeList, back)
 		it.Search = q.Text
+		if i < len(page.Marks) {
+			it.Marks = page.Marks[i]
+		}
 		d.Notes = append(d.Notes, it)
 	}
 	return d, http.StatusOK, h.attribute(c, d.Notes)

@@ -303,6 +303,10 @@ type NotesPage struct {
 	Capped bool
 	// ByAccount is as CountArchivedNotesByAccount returns it.
 	ByAccount map[uint]int64
+	// Marks are, with a search, Highlight(Notes[i].Body, f.Query) for each
+	// note: kept with the page, so a page shown again is not highlighted
+	// again (it costs more than the rest of the page).
+	Marks [][]Segment
 }
 
 // NotesPage returns what ListArchivedNotes and CountArchivedNotesByAccount
@@ -360,6 +364,11 @@ func (db *DB) readNotesPage(g *gorm.DB, f NoteFilter) (NotesPage, error) {
 		for _, n := range p.ByAccount {
 			p.Total += n
 		}
+		return p, nil
+	}
+	p.Marks = make([][]Segment, len(p.Notes))
+	for i, n := range p.Notes {
+		p.Marks[i] = Highlight(n.Body, f.Query)
 	}
 	return p, nil
 }

@@ -347,6 +347,14 @@ func TestListArchivedNotesFilters(t *testing.T) {
 				t.Errorf("%+v: NotesPage total %d capped %v by %v notes %v, want %d %v %v", f, p.Total, p.Capped,
 					p.ByAccount, noteIDs(p.Notes), len(want), wantBy, page)
 			}
+			for i, n := range p.Notes {
+				if f.Query != "" && (len(p.Marks) != len(p.Notes) || !reflect.DeepEqual(p.Marks[i], models.Highlight(n.Body, f.Query))) {
+					t.Errorf("%+v: note %s marks %v, want Highlight's", f, n.ID, p.Marks)
+				}
+			}
+			if f.Query == "" && p.Marks != nil {
+				t.Errorf("%+v: marks without a search", f)
+			}
 			lean := f
 			lean.WithoutRaw = true
 			if p, err := db.NotesPage(ctx, lean); err != nil || !reflect.DeepEqual(noteIDs(p.Notes), page) ||

@@ -69,6 +69,9 @@ type tokenizer struct {
 	pair       []byte
 	normalizer norm.Iter
 	all        []byte // the collected tokens' bytes, end to end
+	// wordsOnly collects no CJK tokens (for terms without CJK, which no
+	// CJK token can match): a CJK run becomes one empty token.
+	wordsOnly bool
 }
 
 type cjkRune struct {
@@ -107,6 +110,13 @@ func (t *tokenizer) flushWord() {
 }
 
 func (t *tokenizer) flushRun() {
+	if t.wordsOnly && len(t.run) > 0 {
+		// One token no term can equal stands for the run's bigrams: it
+		// keeps the words on either side apart, as they would be.
+		t.main = append(t.main, token{start: t.run[0].start, end: t.run[len(t.run)-1].end, cjk: true, at: len(t.all)})
+		t.run = t.run[:0]
+		return
+	}
 	switch len(t.run) {
 	case 0:
 		return
@@ -196,8 +206,12 @@ func (t *tokenizer) run_(text string) {
 // tokenize derives text's tokens: words, CJK bigrams and one-character CJK
 // runs in text order (main), then the single characters of longer CJK runs
 // (chars).
-func tokenize(text string) (main, chars []token) {
-	t := tokenizer{all: make([]byte, 0, len(text)), main: make([]token, 0, len(text)/6+1)}
+func tokenize(text string) (main, chars []token) { return tokenizeFor(text, false) }
+
+// tokenizeFor is tokenize, without CJK tokens when wordsOnly (see
+// tokenizer.wordsOnly).
+func tokenizeFor(text string, wordsOnly bool) (main, chars []token) {
+	t := tokenizer{all: make([]byte, 0, len(text)), main: make([]token, 0, len(text)/6+1), wordsOnly: wordsOnly}
 	t.run_(text)
 	all := string(t.all)
 	for _, toks := range [][]token{t.main, t.chars} {
@@ -323,7 +337,7 @@ func Highlight(text, query string) []Segment {
 	}
 	spans, ok := asciiSpans(text, terms)
 	if !ok {
-		spans = tokenSpans(text, terms)
+		spans = tokenSpans(text, terms, asciiTerms(terms))
 	}
 	if len(spans) == 0 {
 		return []Segment{{Text: text}}
@@ -331,9 +345,10 @@ func Highlight(text, query string) []Segment {
 	return cut(text, spans)
 }
 
-// tokenSpans is where terms match text, found through its tokens.
-func tokenSpans(text string, terms []searchTerm) [][2]int {
-	main, chars := tokenize(text)
+// tokenSpans is where terms match text, found through its tokens; with
+// wordsOnly (no term has CJK) text's CJK runs are not split into tokens.
+func tokenSpans(text string, terms []searchTerm, wordsOnly bool) [][2]int {
+	main, chars := tokenizeFor(text, wordsOnly)
 	var spans [][2]int
 	for _, t := range terms {
 		n := len(t.tokens)
@@ -373,14 +388,8 @@ func asciiSpans(text string, terms []searchTerm) (spans [][2]int, ok bool) {
 			return nil, false
 		}
 	}
-	for _, t := range terms {
-		for _, tok := range t.tokens {
-			for i := 0; i < len(tok); i++ {
-				if !isASCIIWord(tok[i]) {
-					return nil, false
-				}
-			}
-		}
+	if !asciiTerms(terms) {
+		return nil, false
 	}
 	lower := strings.ToLower(text)
 	for _, t := range terms {
@@ -430,6 +439,21 @@ func matchFrom(lower string, i int, t searchTerm) (int, bool) {
 		}
 	}
 	return p, true
+}
+
+// asciiTerms reports whether every token of terms is ASCII letters and
+// digits.
+func asciiTerms(terms []searchTerm) bool {
+	for _, t := range terms {
+		for _, tok := range t.tokens {
+			for i := 0; i < len(tok); i++ {
+				if !isASCIIWord(tok[i]) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // isASCIIWord reports whether c (lower-cased ASCII) is part of a word.

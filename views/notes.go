@@ -116,6 +116,9 @@ type NoteItem struct {
 	Version int
 	// Search is the list's search, whose matches the text marks.
 	Search string
+	// Marks is models.Highlight(Note.Body, Search) when the list read it
+	// already (a kept page carries it); nil otherwise.
+	Marks []models.Segment
 }
 
 // Edited reports whether the note was changed after it was written.
@@ -128,6 +131,9 @@ func (n NoteItem) Edited() bool {
 func (n NoteItem) Marked(text string) []models.Segment {
 	if n.Search == "" {
 		return []models.Segment{{Text: text}}
+	}
+	if n.Marks != nil && text == n.Note.Body {
+		return n.Marks
 	}
 	return models.Highlight(text, n.Search)
 }
