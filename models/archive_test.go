@@ -313,7 +313,7 @@ func TestSyncLeaseAcrossHandles(t *testing.T) {
 	server, dir := openDB(t)
 	ctx := context.Background()
 	acc := newAccount(t, server, "alibaba")
-	cli, err := models.Open(ctx, models.Options{DataDir: dir})
+	cli, err := models.Open(ctx, options(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +356,7 @@ func TestSyncLeaseConcurrent(t *testing.T) {
 	a, dir := openDB(t)
 	ctx := context.Background()
 	acc := newAccount(t, a, "feishu")
-	b, err := models.Open(ctx, models.Options{DataDir: dir})
+	b, err := models.Open(ctx, options(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
