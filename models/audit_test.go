@@ -258,6 +258,14 @@ func TestVerifyAuditCatchesAlteredRow(t *testing.T) {
 			appendN(t, db, 5)
 			raw := rawDB(t, dir)
 			res := raw.Exec("UPDATE audit_events SET "+tt.column+" = ? WHERE id = 3", tt.value)
+			if _, isText := tt.value.(string); isText && modelstest.Postgres() && (tt.column == "at" || tt.column == "actor_id") {
+				// PostgreSQL's typed columns refuse the value: that
+				// tampering cannot happen there.
+				if res.Error == nil {
+					t.Fatalf("PostgreSQL stored %q in %s", tt.value, tt.column)
+				}
+				return
+			}
 			if res.Error != nil || res.RowsAffected != 1 {
 				t.Fatalf("tamper: %d rows, %v", res.RowsAffected, res.Error)
 			}

@@ -215,3 +215,35 @@ func TestMigrateReapplies(t *testing.T) {
 		t.Fatalf("search after re-migration = %d notes, total %d, %v", len(notes), total, err)
 	}
 }
+
+// TestMigrateConcurrentOpens starts several processes' worth of handles on
+// one new database at once, as instances behind a load balancer do: each
+// opens, and every version is recorded once.
+func TestMigrateConcurrentOpens(t *testing.T) {
+	t.Parallel()
+	loc := modelstest.New(t)
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for range cap(errs) {
+		go func() {
+			db, err := models.Open(ctx, options(loc))
+			if err == nil {
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Errorf("open: %v", err)
+		}
+	}
+	db := openDir(t, loc, testKey)
+	got, err := db.AppliedMigrations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := allVersions(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("applied = %v, want %v", got, want)
+	}
+}

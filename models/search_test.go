@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 	"github.com/ticketnotes/ticketnotes/providers"
 	"github.com/ticketnotes/ticketnotes/providers/syncer"
 )
@@ -286,16 +287,19 @@ func TestListArchivedNotesFilters(t *testing.T) {
 		{Accounts: accs[:2], Offset: 3, Limit: 4, Sort: models.SortOldest},
 	}
 	// The full-text index and the search's copy of the filter columns
-	// agree with the notes after all those writes.
-	raw := rawDB(t, dir)
-	if err := raw.Exec("INSERT INTO archive_fts (archive_fts) VALUES ('integrity-check')").Error; err != nil {
-		t.Errorf("full-text index: %v", err)
-	}
-	var drift int64
-	if err := raw.Raw(`SELECT count(*) FROM archive_notes n LEFT JOIN archive_note_meta m ON m.id = n.id
+	// agree with the notes after all those writes. (PostgreSQL's index is
+	// over archive_notes.tokens itself: there is no copy to drift.)
+	if !modelstest.Postgres() {
+		raw := rawDB(t, dir)
+		if err := raw.Exec("INSERT INTO archive_fts (archive_fts) VALUES ('integrity-check')").Error; err != nil {
+			t.Errorf("full-text index: %v", err)
+		}
+		var drift int64
+		if err := raw.Raw(`SELECT count(*) FROM archive_notes n LEFT JOIN archive_note_meta m ON m.id = n.id
 		WHERE m.id IS NULL OR m.account_id != n.account_id OR m.created_at != n.created_at OR m.author_role != n.author_role
 		OR m.version != n.version OR m.read IS NOT n.read OR m.deleted_at IS NOT n.deleted_at`).Scan(&drift).Error; err != nil || drift != 0 {
-		t.Errorf("archive_note_meta differs from archive_notes in %d rows (%v)", drift, err)
+			t.Errorf("archive_note_meta differs from archive_notes in %d rows (%v)", drift, err)
+		}
 	}
 	// Every filter again with a search: "body" is in the notes never
 	// edited, "edited" in the others; all match once, so relevance ties
