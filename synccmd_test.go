@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 	"github.com/ticketnotes/ticketnotes/providers/sandbox"
 	"github.com/ticketnotes/ticketnotes/providers/simfault"
 	"github.com/ticketnotes/ticketnotes/providers/syncer"
 )
 
-// syncFixture is a data dir whose three accounts point at running
+// syncFixture is a database whose three accounts point at running
 // simulators, as the demo's do.
 type syncFixture struct {
-	dir   string
+	loc   modelstest.Database
 	db    *models.DB
 	sb    *sandbox.Sandbox
 	ids   []uint // Alibaba, Sendbird, Feishu
@@ -32,10 +33,10 @@ func newSyncFixture(t *testing.T) *syncFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	dir := t.TempDir()
-	db := keyedDB(t, dir)
+	loc := modelstest.New(t)
+	db := keyedDB(t, loc)
 	t.Cleanup(func() { db.Close() })
-	key, err := models.LoadKey("", "", dir)
+	key, err := models.LoadKey("", "", loc.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func newSyncFixture(t *testing.T) *syncFixture {
 		t.Fatal(err)
 	}
 	db.SetSecretBox(box)
-	f := &syncFixture{dir: dir, db: db, sb: sb}
+	f := &syncFixture{loc: loc, db: db, sb: sb}
 	for _, pa := range sb.Accounts {
 		a, err := db.CreateAccount(context.Background(), models.AccountInput{Name: pa.Name, Kind: string(pa.Kind),
 			Endpoint: pa.Endpoint, Settings: pa.Settings, Secrets: pa.Secrets, RateLimit: 200})
@@ -70,10 +71,10 @@ func (f *syncFixture) archived(t *testing.T, i int) int64 {
 	return n
 }
 
-// sync runs `ticketnotes sync` on the fixture's data dir.
+// sync runs `ticketnotes sync` on the fixture's database.
 func (f *syncFixture) sync(args ...string) (string, error) {
 	var out bytes.Buffer
-	args = append([]string{"sync", "--data-dir", f.dir, "--allow-private-endpoints"}, args...)
+	args = append(append(append([]string{"sync"}, f.loc.Args()...), "--allow-private-endpoints"), args...)
 	err := run(context.Background(), args, env(), strings.NewReader(""), &out, &out)
 	return out.String(), err
 }

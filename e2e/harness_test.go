@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 	"github.com/ticketnotes/ticketnotes/web"
 )
 
@@ -56,20 +57,21 @@ func (a *app) sync(t *testing.T) {
 	}
 }
 
-// startApp builds the server as main does, on a fresh SQLite file, starts
-// the demo sandbox and serves until the test ends.
+// startApp builds the server as main does, on a fresh database (see
+// modelstest.New), starts the demo sandbox and serves until the test ends.
 func startApp(t *testing.T) *app {
 	t.Helper()
-	dir := t.TempDir()
+	loc := modelstest.New(t)
+	dir := loc.Dir
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := models.Open(ctx, models.Options{DataDir: dir})
+	db, err := models.Open(ctx, models.Options{DataDir: dir, URL: loc.URL})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := web.New(web.Config{DataDir: dir, Demo: true, LoginPerMinute: 1000}, db, logger)
+	srv, err := web.New(web.Config{DataDir: dir, DatabaseURL: loc.URL, Demo: true, LoginPerMinute: 1000}, db, logger)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

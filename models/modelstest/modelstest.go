@@ -63,9 +63,7 @@ func New(t testing.TB) Database {
 		t.Fatalf("modelstest: create database: %v", err)
 	}
 	t.Cleanup(func() {
-		// WITH (FORCE) (PostgreSQL 13+) ends sessions left open by a
-		// handle the test forgot or a killed child process.
-		if err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
+		if err := drop(admin, name); err != nil {
 			t.Errorf("modelstest: drop database %s: %v", name, err)
 		}
 	})
@@ -111,6 +109,23 @@ func Raw(t testing.TB, d Database) *gorm.DB {
 		}
 	})
 	return g
+}
+
+// drop drops database name. A plain DROP waits for an autovacuum worker
+// to leave (it signals it); WITH (FORCE) also ends sessions left open by a
+// child process the test killed, but refuses when one of those is an
+// autovacuum worker (not ours to terminate), so each is tried in turn, a
+// few times.
+func drop(admin *gorm.DB, name string) error {
+	var err error
+	for range 5 {
+		for _, q := range []string{"DROP DATABASE IF EXISTS " + name, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"} {
+			if err = admin.Exec(q).Error; err == nil {
+				return nil
+			}
+		}
+	}
+	return err
 }
 
 var (
