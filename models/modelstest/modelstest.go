@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func New(t testing.TB) Database {
 	}
 	// Unique across packages tested in parallel; unquoted, so lower case.
 	name := "tn_test_" + strings.ToLower(rand.Text())
-	if err := admin.Exec("CREATE DATABASE " + name).Error; err != nil {
+	if err := create(admin, name); err != nil {
 		t.Fatalf("modelstest: create database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -109,6 +110,31 @@ func Raw(t testing.TB, d Database) *gorm.DB {
 		}
 	})
 	return g
+}
+
+// linguistic is how a test database is created where the server can: with
+// ICU's root collation, so text sorts by language rules (a < B < b) as on
+// most production servers, not byte by byte as SQLite and the C locale do;
+// a query whose order depends on the collation shows here.
+const linguistic = " TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE 'und'"
+
+var plainOnly atomic.Bool
+
+// create creates database name, with the linguistic collation unless the
+// server lacks ICU (then with its default).
+func create(admin *gorm.DB, name string) error {
+	if !plainOnly.Load() {
+		err := admin.Exec("CREATE DATABASE " + name + linguistic).Error
+		if err == nil {
+			return nil
+		}
+		var n int64
+		if admin.Raw("SELECT count(*) FROM pg_collation WHERE collprovider = 'i'").Scan(&n).Error != nil || n > 0 {
+			return err
+		}
+		plainOnly.Store(true)
+	}
+	return admin.Exec("CREATE DATABASE " + name + " TEMPLATE template0").Error
 }
 
 // drop drops database name. A plain DROP waits for an autovacuum worker
