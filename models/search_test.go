@@ -66,6 +66,9 @@ func TestSearch(t *testing.T) {
 		{"words in any order", models.NoteFilter{Query: "payment failed", Sort: models.SortNewest}, []string{"reversed", "failed"}},
 		{"phrase", models.NoteFilter{Query: `"payment failed"`}, []string{"failed"}},
 		{"phrase is exact", models.NoteFilter{Query: `"refund the"`}, nil},
+		{"phrase ending in a prefix", models.NoteFilter{Query: `"payment fail*"`}, []string{"failed"}},
+		{"phrase of three words", models.NoteFilter{Query: `"by the billing"`}, []string{"refunds"}},
+		{"phrase with its words apart", models.NoteFilter{Query: `"refunded payment"`}, nil},
 		{"mixed scripts", models.NoteFilter{Query: "ssl 证书"}, []string{"zh"}},
 		{"full-width letters", models.NoteFilter{Query: "abc"}, []string{"fullwidth"}},
 		{"katakana", models.NoteFilter{Query: "テスト"}, []string{"fullwidth"}},
@@ -407,6 +410,31 @@ func TestListArchivedNotesRejectsBadFilter(t *testing.T) {
 	} {
 		if _, _, _, err := db.ListArchivedNotes(context.Background(), f); !errors.Is(err, models.ErrInvalid) {
 			t.Errorf("%+v: err = %v, want ErrInvalid", f, err)
+		}
+	}
+}
+
+// TestSearchFindsAPhraseDeepInALongNote: a phrase after the first 16,383
+// tokens of a note (a long mail thread) is found, and ranked, as near the
+// start. (A PostgreSQL tsvector keeps no positions beyond 16,383, so a
+// phrase there cannot be told from its words apart: the search must not
+// rest on them.)
+func TestSearchFindsAPhraseDeepInALongNote(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	acc := newAccount(t, db, "sendbird")
+	long := strings.Repeat("filler ", 20000) + "the payment failed at last, 付款失败"
+	storeTicket(t, db, acc, "1",
+		note("1", "long", long, day(1)),
+		note("1", "apart", strings.Repeat("filler ", 20000)+"failed payment", day(2)),
+	)
+	for _, q := range []string{`"payment failed"`, "付款失败", `"failed at la*"`} {
+		notes, total, _, err := db.ListArchivedNotes(context.Background(), models.NoteFilter{Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := noteIDs(notes); total != 1 || !reflect.DeepEqual(got, []string{"long"}) {
+			t.Errorf("%s: %v (total %d), want [long]", q, got, total)
 		}
 	}
 }
