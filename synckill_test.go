@@ -115,7 +115,10 @@ func TestSyncKilledMidPassResumesExactly(t *testing.T) {
 	}
 	var out bytes.Buffer
 	cmd := exec.Command(exe, append(append([]string{"-test.run=^TestChildProcess$", "--", "sync", "--full"}, dir.Args()...),
-		"--allow-private-endpoints", "--lease-ttl", "3s")...)
+		// Long enough that the lease outlives the checks below and the
+		// second run's start on a loaded machine (PostgreSQL's start-up
+		// reads the catalog), short enough to wait out.
+		"--allow-private-endpoints", "--lease-ttl", "10s")...)
 	cmd.Env = []string{"TICKETNOTES_TEST_CHILD=1"}
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
