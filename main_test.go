@@ -23,13 +23,24 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 )
 
 func init() { models.SetBcryptCostForTests() }
+
+// dbEnv is env with the variables that point the program at loc's
+// database (TICKETNOTES_DATA_DIR, and TICKETNOTES_DATABASE_URL on
+// PostgreSQL).
+func dbEnv(loc modelstest.Database, kv ...string) func(string) string {
+	return env(append([]string{"TICKETNOTES_DATA_DIR", loc.Dir, "TICKETNOTES_DATABASE_URL", loc.URL}, kv...)...)
+}
+
+// options are the models.Options that open loc's database.
+func options(loc modelstest.Database) models.Options {
+	return models.Options{DataDir: loc.Dir, URL: loc.URL}
+}
 
 func env(kv ...string) func(string) string {
 	m := map[string]string{}
@@ -63,12 +74,12 @@ var urlRE = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
 // follows the printed setup link, and stops it with a cancelled context.
 func TestRunServesAndShutsDown(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	loc := modelstest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, env("TICKETNOTES_DATA_DIR", dir), strings.NewReader(""), &stdout, &stderr)
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, dbEnv(loc), strings.NewReader(""), &stdout, &stderr)
 	}()
 	base := waitForURL(t, &stdout, done)
 	resp, err := http.Get(base + "/healthz")
@@ -109,10 +120,10 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not shut down")
 	}
-	if _, err := os.Stat(filepath.Join(dir, models.KeyFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(loc.Dir, models.KeyFile)); err != nil {
 		t.Errorf("secret key not generated: %v", err)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, models.KeyFile)); err == nil && fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(loc.Dir, models.KeyFile)); err == nil && fi.Mode().Perm() != 0o600 {
 		t.Errorf("secret key mode %v, want 0600", fi.Mode().Perm())
 	}
 }
@@ -253,13 +264,13 @@ func waitForURL(t *testing.T, out *syncBuffer, done chan error) string {
 
 func TestDemoPrintsSignIns(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	loc := modelstest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--demo", "--addr", "127.0.0.1:0", "--data-dir", dir}, env(), strings.NewReader(""), &stdout, &stderr)
+		done <- run(ctx, append([]string{"--demo", "--addr", "127.0.0.1:0"}, loc.Args()...), env(), strings.NewReader(""), &stdout, &stderr)
 	}()
 	waitForURL(t, &stdout, done)
 	for _, want := range []string{"admin@demo.ticketnotes.test", "manager@demo.ticketnotes.test", "demo-password"} {
@@ -267,7 +278,7 @@ func TestDemoPrintsSignIns(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, stdout.String())
 		}
 	}
-	db, err := models.Open(ctx, models.Options{DataDir: dir})
+	db, err := models.Open(ctx, options(loc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,9 +298,9 @@ func TestDemoPrintsSignIns(t *testing.T) {
 
 func TestUserCommands(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	loc := modelstest.New(t)
 	ctx := context.Background()
-	e := env("TICKETNOTES_DATA_DIR", dir)
+	e := dbEnv(loc)
 	var out, errb bytes.Buffer
 	if err := run(ctx, []string{"user", "add", "--email", "Ops@Example.com", "--role", "admin", "--name", "Ops"}, e,
 		strings.NewReader("first-password-1\n"), &out, &errb); err != nil {
@@ -321,10 +332,10 @@ func TestUserCommands(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := run(ctx, []string{"user", "passwd", "--email", "ops@example.com", "--data-dir", dir}, env(), strings.NewReader("second-password-2\n"), &out, &errb); err != nil {
+	if err := run(ctx, append([]string{"user", "passwd", "--email", "ops@example.com"}, loc.Args()...), env(), strings.NewReader("second-password-2\n"), &out, &errb); err != nil {
 		t.Fatalf("passwd: %v", err)
 	}
-	db, err := models.Open(ctx, models.Options{DataDir: dir})
+	db, err := models.Open(ctx, options(loc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,9 +374,9 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
+			loc := modelstest.New(t)
 			ctx := context.Background()
-			db := keyedDB(t, dir)
+			db := keyedDB(t, loc)
 			for _, a := range []string{"user.login", "account.create", "note.update"} {
 				if err := db.AppendAudit(ctx, &models.AuditEvent{Action: a, ActorEmail: "a@example.com", Outcome: models.OutcomeOK}); err != nil {
 					t.Fatal(err)
@@ -373,23 +384,16 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 			}
 			db.Close()
 			var out bytes.Buffer
-			if err := run(ctx, []string{"audit", "verify", "--data-dir", dir}, env(), nil, &out, io.Discard); err != nil {
+			if err := run(ctx, append([]string{"audit", "verify"}, loc.Args()...), env(), nil, &out, io.Discard); err != nil {
 				t.Fatalf("verify of an intact log: %v", err)
 			}
 			if !strings.Contains(out.String(), "3 rows") {
 				t.Errorf("verify said %q", out.String())
 			}
-			raw, err := gorm.Open(sqlite.Open(filepath.Join(dir, models.SQLiteFile)), &gorm.Config{})
-			if err != nil {
+			if err := modelstest.Raw(t, loc).Exec(tc.tamper).Error; err != nil {
 				t.Fatal(err)
 			}
-			if err := raw.Exec(tc.tamper).Error; err != nil {
-				t.Fatal(err)
-			}
-			if sqlDB, err := raw.DB(); err == nil {
-				sqlDB.Close()
-			}
-			err = run(ctx, []string{"audit", "verify", "--data-dir", dir}, env(), nil, io.Discard, io.Discard)
+			err := run(ctx, append([]string{"audit", "verify"}, loc.Args()...), env(), nil, io.Discard, io.Discard)
 			if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("verify after tampering: %v, want a failure naming %q", err, tc.want)
 			}
@@ -397,15 +401,15 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 	}
 }
 
-// keyedDB opens the database in dir with the audit key the server would
-// use there (dir/secret.key, generated when missing).
-func keyedDB(t *testing.T, dir string) *models.DB {
+// keyedDB opens the database at loc with the audit key the server would
+// use there (secret.key in the data dir, generated when missing).
+func keyedDB(t *testing.T, loc modelstest.Database) *models.DB {
 	t.Helper()
-	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
+	db, err := models.Open(context.Background(), options(loc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := models.LoadKey("", "", dir)
+	key, err := models.LoadKey("", "", loc.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,9 +425,10 @@ func keyedDB(t *testing.T, dir string) *models.DB {
 // outcome is listed without failing the check.
 func TestAuditVerifyUsesTheServersKey(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	loc := modelstest.New(t)
+	dir := loc.Dir
 	const key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-	e := env("TICKETNOTES_DATA_DIR", dir, "TICKETNOTES_SECRET_KEY", key)
+	e := dbEnv(loc, "TICKETNOTES_SECRET_KEY", key)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
@@ -448,7 +453,7 @@ func TestAuditVerifyUsesTheServersKey(t *testing.T) {
 		t.Errorf("a key file was written beside a key from the environment: %v", err)
 	}
 
-	other := env("TICKETNOTES_DATA_DIR", dir, "TICKETNOTES_SECRET_KEY", strings.Repeat("ab", 32))
+	other := dbEnv(loc, "TICKETNOTES_SECRET_KEY", strings.Repeat("ab", 32))
 	err := run(ctx, []string{"audit", "verify"}, other, nil, io.Discard, io.Discard)
 	want := "the audit key does not match: is TICKETNOTES_SECRET_KEY the one the server uses?"
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), want) {
@@ -459,7 +464,7 @@ func TestAuditVerifyUsesTheServersKey(t *testing.T) {
 		t.Errorf("user add under another key: %v, want %q", err, want)
 	}
 	// No key at all: verify says where it looked instead of making one.
-	err = run(ctx, []string{"audit", "verify"}, env("TICKETNOTES_DATA_DIR", dir), nil, io.Discard, io.Discard)
+	err = run(ctx, []string{"audit", "verify"}, dbEnv(loc), nil, io.Discard, io.Discard)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "TICKETNOTES_SECRET_KEY") {
 		t.Errorf("verify with no key: %v, want exit 1 naming TICKETNOTES_SECRET_KEY", err)
 	}
@@ -471,7 +476,7 @@ func TestAuditVerifyUsesTheServersKey(t *testing.T) {
 
 	// An attempt whose outcome was never written (a crash during the vendor
 	// call) is listed, and is not tampering.
-	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
+	db, err := models.Open(context.Background(), options(loc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -822,12 +827,26 @@ func TestChildProcess(t *testing.T) {
 // never overwrites a file.
 func TestBackupCommandWritesAnOwnerOnlyCopy(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	loc := modelstest.New(t)
+	dir := loc.Dir
 	ctx := context.Background()
-	e := env("TICKETNOTES_DATA_DIR", dir)
+	e := dbEnv(loc)
 	if err := run(ctx, []string{"user", "add", "--email", "ops@example.com", "--role", "admin"}, e,
 		strings.NewReader("first-password-1\n"), io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
+	}
+	if loc.URL != "" {
+		// PostgreSQL is backed up with pg_dump: the command says so and
+		// writes nothing.
+		out := filepath.Join(t.TempDir(), "backup.db")
+		err := run(ctx, []string{"backup", "--out", out}, e, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "pg_dump") {
+			t.Errorf("backup on PostgreSQL: %v, want an error naming pg_dump", err)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("backup on PostgreSQL left %s (%v)", out, err)
+		}
+		return
 	}
 	for _, f := range []string{models.SQLiteFile, models.SQLiteFile + "-wal", models.SQLiteFile + "-shm"} {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && fi.Mode().Perm() != 0o600 {

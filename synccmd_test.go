@@ -4,21 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 	"github.com/ticketnotes/ticketnotes/providers/sandbox"
 	"github.com/ticketnotes/ticketnotes/providers/simfault"
 	"github.com/ticketnotes/ticketnotes/providers/syncer"
 )
 
-// syncFixture is a data dir whose three accounts point at running
+// syncFixture is a database whose three accounts point at running
 // simulators, as the demo's do.
 type syncFixture struct {
-	dir   string
+	loc   modelstest.Database
 	db    *models.DB
 	sb    *sandbox.Sandbox
 	ids   []uint // Alibaba, Sendbird, Feishu
@@ -32,10 +35,10 @@ func newSyncFixture(t *testing.T) *syncFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	dir := t.TempDir()
-	db := keyedDB(t, dir)
+	loc := modelstest.New(t)
+	db := keyedDB(t, loc)
 	t.Cleanup(func() { db.Close() })
-	key, err := models.LoadKey("", "", dir)
+	key, err := models.LoadKey("", "", loc.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +47,7 @@ func newSyncFixture(t *testing.T) *syncFixture {
 		t.Fatal(err)
 	}
 	db.SetSecretBox(box)
-	f := &syncFixture{dir: dir, db: db, sb: sb}
+	f := &syncFixture{loc: loc, db: db, sb: sb}
 	for _, pa := range sb.Accounts {
 		a, err := db.CreateAccount(context.Background(), models.AccountInput{Name: pa.Name, Kind: string(pa.Kind),
 			Endpoint: pa.Endpoint, Settings: pa.Settings, Secrets: pa.Secrets, RateLimit: 200})
@@ -70,12 +73,47 @@ func (f *syncFixture) archived(t *testing.T, i int) int64 {
 	return n
 }
 
-// sync runs `ticketnotes sync` on the fixture's data dir.
+// sync runs `ticketnotes sync` on the fixture's database.
 func (f *syncFixture) sync(args ...string) (string, error) {
 	var out bytes.Buffer
-	args = append([]string{"sync", "--data-dir", f.dir, "--allow-private-endpoints"}, args...)
-	err := run(context.Background(), args, env(), strings.NewReader(""), &out, &out)
+	err := f.syncTo(&out, args...)
 	return out.String(), err
+}
+
+// syncTo runs `ticketnotes sync` on the fixture's database, writing its
+// output to out.
+func (f *syncFixture) syncTo(out io.Writer, args ...string) error {
+	args = append(append(append([]string{"sync"}, f.loc.Args()...), "--allow-private-endpoints"), args...)
+	return run(context.Background(), args, env(), strings.NewReader(""), out, out)
+}
+
+// watchWriter keeps what is written and closes seen once it holds want.
+type watchWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+}
+
+func newWatchWriter(want string) *watchWriter {
+	return &watchWriter{want: want, seen: make(chan struct{})}
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := strings.Contains(w.buf.String(), w.want)
+	n, err := w.buf.Write(p)
+	if !had && strings.Contains(w.buf.String(), w.want) {
+		close(w.seen)
+	}
+	return n, err
+}
+
+func (w *watchWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 func TestSyncStoresExactlyTheSimulatorsNotes(t *testing.T) {
@@ -188,17 +226,22 @@ func TestSyncWaitsForTheLeaseHolder(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "another process") || !strings.Contains(err.Error(), "the-server") {
 		t.Fatalf("sync beside a held lease: %v", err)
 	}
+	// The lease goes once the command says it waits for it (a fixed
+	// delay would race the command's start on a loaded machine). If it
+	// never says so, the lease stays and the wait runs out: a failure.
+	w := newWatchWriter("being synced by another process")
+	released := make(chan struct{})
 	go func() {
-		time.Sleep(1500 * time.Millisecond)
+		defer close(released)
+		<-w.seen
 		_ = f.db.ReleaseSyncLease(ctx, id, "the-server")
 	}()
-	out, err := f.sync(append(args, "--wait", "1m")...)
+	err = f.syncTo(w, append(args, "--wait", "1m")...)
+	out := w.String()
 	if err != nil {
 		t.Fatalf("sync waiting for the lease: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "being synced by another process") {
-		t.Errorf("the wait was not said:\n%s", out)
-	}
+	<-released
 	if got, want := f.archived(t, 0), int64(f.sb.Alibaba.NoteCount()); got != want {
 		t.Errorf("archived %d of %d notes after the wait", got, want)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 	"github.com/ticketnotes/ticketnotes/providers"
 	"github.com/ticketnotes/ticketnotes/providers/alibaba/alibabasim"
 	"github.com/ticketnotes/ticketnotes/providers/feishu/feishusim"
@@ -113,8 +114,11 @@ func TestSyncKilledMidPassResumesExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	cmd := exec.Command(exe, "-test.run=^TestChildProcess$", "--", "sync", "--full", "--data-dir", dir,
-		"--allow-private-endpoints", "--lease-ttl", "3s")
+	cmd := exec.Command(exe, append(append([]string{"-test.run=^TestChildProcess$", "--", "sync", "--full"}, dir.Args()...),
+		// Long enough that the lease outlives the checks below and the
+		// second run's start on a loaded machine (PostgreSQL's start-up
+		// reads the catalog), short enough to wait out.
+		"--allow-private-endpoints", "--lease-ttl", "10s")...)
 	cmd.Env = []string{"TICKETNOTES_TEST_CHILD=1"}
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -177,7 +181,7 @@ func TestSyncKilledMidPassResumesExactly(t *testing.T) {
 
 	start := time.Now()
 	var out2 bytes.Buffer
-	err = run(ctx, []string{"sync", "--data-dir", dir, "--allow-private-endpoints", "--wait", "30s"}, env(),
+	err = run(ctx, append(append([]string{"sync"}, dir.Args()...), "--allow-private-endpoints", "--wait", "30s"), env(),
 		strings.NewReader(""), &out2, &out2)
 	if err != nil {
 		t.Fatalf("sync after the kill: %v\n%s", err, out2.String())
@@ -194,7 +198,7 @@ func TestSyncKilledMidPassResumesExactly(t *testing.T) {
 		l.next()
 	}
 	refDir, refDB, refIDs := accountsDir(t, accts, []float64{200, 200, 200})
-	if err := run(ctx, []string{"sync", "--data-dir", refDir, "--allow-private-endpoints"}, env(),
+	if err := run(ctx, append(append([]string{"sync"}, refDir.Args()...), "--allow-private-endpoints"), env(),
 		strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
 		t.Fatalf("reference sync: %v", err)
 	}
@@ -312,15 +316,15 @@ func archivedNotes(t *testing.T, db *models.DB, account uint) map[string]*archiv
 	}
 }
 
-// accountsDir is a data dir, keyed as the server keys one, holding accts
-// at the given rate limits; it returns the dir, its database and the
+// accountsDir is a database, keyed as the server keys one, holding accts
+// at the given rate limits; it returns where it is, a handle on it and the
 // account ids in order.
-func accountsDir(t *testing.T, accts []providers.Account, rates []float64) (string, *models.DB, []uint) {
+func accountsDir(t *testing.T, accts []providers.Account, rates []float64) (modelstest.Database, *models.DB, []uint) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := modelstest.New(t)
 	db := keyedDB(t, dir)
 	t.Cleanup(func() { db.Close() })
-	key, err := models.LoadKey("", "", dir)
+	key, err := models.LoadKey("", "", dir.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

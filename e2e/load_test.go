@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -26,7 +25,8 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	_ "github.com/mattn/go-sqlite3" // read the data file as an operator would
+
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 )
 
 // The load run's shape. A bounded run: it stops by itself after loadFor.
@@ -66,9 +66,9 @@ type proc struct {
 	out  *lockedBuffer
 }
 
-// startProc runs the binary in demo mode on dataDir and waits for
-// /healthz.
-func startProc(t *testing.T, bin, dataDir string) *proc {
+// startProc runs the binary in demo mode on the database at loc and waits
+// for /healthz.
+func startProc(t *testing.T, bin string, loc modelstest.Database) *proc {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -77,7 +77,7 @@ func startProc(t *testing.T, bin, dataDir string) *proc {
 	addr := ln.Addr().String()
 	ln.Close()
 	p := &proc{base: "http://" + addr, done: make(chan error, 1), out: &lockedBuffer{}}
-	p.cmd = exec.Command(bin, "--demo", "--data-dir", dataDir, "--addr", addr, "--log-level", "warn")
+	p.cmd = exec.Command(bin, append([]string{"--demo", "--addr", addr, "--log-level", "warn"}, loc.Args()...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -416,38 +416,37 @@ func runClients(ctx context.Context, t *testing.T, p *proc, s *stats, tickets ma
 }
 
 // auditOutcomes counts, per request id, the audit rows that record an
-// outcome (ok, error, denied) of a change.
-func auditOutcomes(t *testing.T, dataDir string) map[string]int {
+// outcome (ok, error, denied) of a change. On SQLite it first checks the
+// file is intact (the server was killed while writing it); a PostgreSQL
+// server was not, and keeps its files intact itself.
+func auditOutcomes(t *testing.T, loc modelstest.Database) map[string]int {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dataDir, "ticketnotes.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var check string
-	if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
-		t.Errorf("PRAGMA integrity_check: %q %v", check, err)
-	}
-	rows, err := db.Query(`SELECT request_id, action FROM audit_events WHERE outcome IN ('ok','error','denied') AND action LIKE 'note.%'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var rid, action string
-		if err := rows.Scan(&rid, &action); err != nil {
-			t.Fatal(err)
+	raw := modelstest.Raw(t, loc)
+	if loc.URL == "" {
+		var check string
+		if err := raw.Raw("PRAGMA integrity_check").Scan(&check).Error; err != nil || check != "ok" {
+			t.Errorf("PRAGMA integrity_check: %q %v", check, err)
 		}
-		out[action+" "+rid]++
+	}
+	var rows []struct {
+		RequestID string
+		Action    string
+	}
+	if err := raw.Raw(`SELECT request_id, action FROM audit_events WHERE outcome IN ('ok','error','denied') AND action LIKE 'note.%'`).
+		Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Action+" "+r.RequestID]++
 	}
 	return out
 }
 
-// verifyAudit runs `ticketnotes audit verify` on dataDir.
-func verifyAudit(t *testing.T, bin, dataDir string) {
+// verifyAudit runs `ticketnotes audit verify` on the database at loc.
+func verifyAudit(t *testing.T, bin string, loc modelstest.Database) {
 	t.Helper()
-	out, err := exec.Command(bin, "audit", "verify", "--data-dir", dataDir).CombinedOutput()
+	out, err := exec.Command(bin, append([]string{"audit", "verify"}, loc.Args()...)...).CombinedOutput()
 	if err != nil {
 		t.Errorf("audit verify: %v\n%s", err, out)
 	} else {
@@ -487,7 +486,7 @@ func TestLoadMixedClients(t *testing.T) {
 		t.Skip("a 30 s load run")
 	}
 	bin := binary(t)
-	dir := t.TempDir()
+	dir := modelstest.New(t)
 	p := startProc(t, bin, dir)
 	admin, err := p.signIn("admin@demo.ticketnotes.test")
 	if err != nil {
@@ -525,7 +524,7 @@ func TestSIGKILLDuringWrites(t *testing.T) {
 		t.Skip("kills and restarts the server")
 	}
 	bin := binary(t)
-	dir := t.TempDir()
+	dir := modelstest.New(t)
 	p := startProc(t, bin, dir)
 	admin, err := p.signIn("admin@demo.ticketnotes.test")
 	if err != nil {

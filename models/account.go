@@ -237,7 +237,7 @@ func (db *DB) AccountByID(ctx context.Context, id uint) (*Account, error) {
 // ListAccounts returns every account ordered by name.
 func (db *DB) ListAccounts(ctx context.Context) ([]Account, error) {
 	var as []Account
-	if err := db.g.WithContext(ctx).Order("name, id").Find(&as).Error; err != nil {
+	if err := db.g.WithContext(ctx).Order(db.byteOrder("name") + ", id").Find(&as).Error; err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
 	return as, nil

@@ -615,11 +615,12 @@ func (db *DB) EachAudit(ctx context.Context, f AuditFilter, fn func(*AuditEvent)
 // list. It returns the database error when the query fails.
 func (db *DB) AuditActions(ctx context.Context) ([]string, error) {
 	var actions []string
-	err := db.g.WithContext(ctx).Model(&AuditEvent{}).
-		Distinct().Order("action").Pluck("action", &actions).Error
+	err := db.g.WithContext(ctx).Model(&AuditEvent{}).Distinct().Pluck("action", &actions).Error
 	if err != nil {
 		return nil, fmt.Errorf("audit actions: %w", err)
 	}
+	// Sorted here, byte by byte, whatever the database's collation.
+	slices.Sort(actions)
 	return actions, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"encoding/json"
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 	"testing"
 
 	"gorm.io/gorm"
@@ -244,8 +245,8 @@ func TestAuditWrongKey(t *testing.T) {
 
 func TestAuditNeedsKey(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
+	dir := modelstest.New(t)
+	db, err := models.Open(context.Background(), options(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,10 +296,10 @@ type legacyKV struct {
 func (legacyKV) TableName() string { return "kvs" }
 
 // legacyDB writes n rows the way the code before the keyed chain did, in
-// that code's schema, and returns the data dir.
-func legacyDB(t *testing.T, n int) string {
+// that code's schema, and returns where the database is.
+func legacyDB(t *testing.T, n int) modelstest.Database {
 	t.Helper()
-	dir := t.TempDir()
+	dir := modelstest.New(t)
 	raw := rawDB(t, dir)
 	if err := raw.AutoMigrate(&legacyAuditEvent{}, &legacyKV{}); err != nil {
 		t.Fatal(err)

@@ -136,6 +136,16 @@ func init() {
 // IsPostgres reports whether the database is PostgreSQL.
 func (db *DB) IsPostgres() bool { return db.g.Dialector.Name() == "postgres" }
 
+// byteOrder is col for an ORDER BY that sorts text byte by byte, as SQLite
+// does: on PostgreSQL the database's collation (often a language's, where
+// "_ops" < "Alpha" < "alpha") would order lists differently.
+func (db *DB) byteOrder(col string) string {
+	if db.IsPostgres() {
+		return col + ` COLLATE "C"`
+	}
+	return col
+}
+
 // Close closes the database.
 func (db *DB) Close() error {
 	sqlDB, err := db.g.DB()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 )
 
 // wantPrivate fails the test unless path exists with mode 0600.
@@ -32,7 +33,19 @@ func TestDatabaseAndBackupFilesAreOwnerOnly(t *testing.T) {
 	if _, err := db.CreateUser(ctx, models.NewUser{Email: "a@example.com", Role: models.RoleAdmin, Password: "password-123"}); err != nil {
 		t.Fatal(err)
 	}
-	base := filepath.Join(dir, models.SQLiteFile)
+	if modelstest.Postgres() {
+		// The server owns its files; a backup is pg_dump's job, and the
+		// command says so instead of writing anything.
+		out := filepath.Join(t.TempDir(), models.SQLiteFile)
+		if err := db.Backup(ctx, out); !errors.Is(err, models.ErrInvalid) {
+			t.Errorf("backup on PostgreSQL: %v, want ErrInvalid", err)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("backup on PostgreSQL left %s (%v)", out, err)
+		}
+		return
+	}
+	base := dir.SQLitePath()
 	for _, p := range []string{base, base + "-wal", base + "-shm"} {
 		wantPrivate(t, p)
 	}
@@ -58,6 +71,9 @@ func TestDatabaseAndBackupFilesAreOwnerOnly(t *testing.T) {
 // TestOpenTightensAnExistingDatabase: a database created by an earlier
 // version with mode 0644 is made owner-only when opened.
 func TestOpenTightensAnExistingDatabase(t *testing.T) {
+	if modelstest.Postgres() {
+		t.Skip("sqlite only: the modes of the database file; PostgreSQL's files are the server's")
+	}
 	dir := t.TempDir()
 	ctx := context.Background()
 	db, err := models.Open(ctx, models.Options{DataDir: dir})

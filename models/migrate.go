@@ -35,6 +35,10 @@ type migration struct {
 	Up func(tx *gorm.DB, pg bool) error
 }
 
+// migrateLockKey is the PostgreSQL advisory lock ("tnschema") held while
+// the schema is brought up to date.
+const migrateLockKey int64 = 0x746e736368656d61
+
 // migrations lists every schema version, oldest first; ids only grow.
 var migrations = []migration{
 	{ID: 1, Name: "base", Up: migrateBase},
@@ -59,6 +63,28 @@ func migrateBase(tx *gorm.DB, _ bool) error {
 // the migration that failed; nothing of a failed migration is kept.
 func (db *DB) migrateSchema(ctx context.Context) error {
 	g := db.g.WithContext(ctx)
+	pg := db.IsPostgres()
+	if pg {
+		// Instances starting together on one PostgreSQL database take
+		// turns: concurrent CREATE ... IF NOT EXISTS of one table can fail
+		// there (both pass the check, one insert into the catalog loses),
+		// and the count below locks nothing. A session lock, so it spans
+		// every version's transaction; held on one connection of the pool.
+		conn, err := db.g.DB()
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		c, err := conn.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer c.Close()
+		if _, err := c.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrateLockKey); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		// Unlocked on the same connection, before it goes back to the pool.
+		defer c.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLockKey)
+	}
 	if err := g.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 		id INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,
@@ -66,12 +92,11 @@ func (db *DB) migrateSchema(ctx context.Context) error {
 	)`).Error; err != nil {
 		return fmt.Errorf("migrate: schema_migrations: %w", err)
 	}
-	pg := db.IsPostgres()
 	for _, m := range migrations {
 		err := g.Transaction(func(tx *gorm.DB) error {
 			// Checked inside the transaction: with SQLite's immediate
-			// transactions (and a row lock on PostgreSQL) a second process
-			// starting at the same time waits here and then sees the record.
+			// transactions (and the advisory lock on PostgreSQL) a second
+			// process starting at the same time waits and then sees the record.
 			var n int64
 			if err := tx.Raw("SELECT count(*) FROM schema_migrations WHERE id = ?", m.ID).Scan(&n).Error; err != nil {
 				return err
@@ -86,8 +111,7 @@ func (db *DB) migrateSchema(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			// DO NOTHING: on PostgreSQL two starting processes can both get
-			// here; the statements above are re-runnable, the record is once.
+			// DO NOTHING: the record is once however this was reached.
 			return tx.Exec("INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
 				m.ID, m.Name, time.Now().UTC().UnixNano()).Error
 		})

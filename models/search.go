@@ -11,15 +11,27 @@ import (
 // Full-text search over the archive. On SQLite, archive_fts is an FTS4 table
 // (compiled into the driver by default; FTS5 would need a build tag) whose
 // content is archive_notes.tokens (see tokens.go): triggers keep it in step
-// inside the same transactions that write the notes. On PostgreSQL the same
-// tokens column has a GIN index over its 'simple' tsvector, and a search is
-// the tsquery of the same terms. The test suite runs SQLite only.
+// inside the same transactions that write the notes.
+//
+// On PostgreSQL the same tokens column is indexed as it is: its
+// space-separated tokens become the lexemes of a tsvector
+// (array_to_tsvector, no parser or dictionary in between, which would split
+// or change them), with a GIN index over that expression. A search asks the
+// index for the notes holding every token of every term (prefix as :*),
+// and a phrase's tokens are then checked to stand in order with a LIKE over
+// the tokens (they hold no spaces, % or _), which is what FTS4's phrase
+// query does. Relevance is FTS4's too, computed from the tokens (termHits),
+// so both databases find, count and rank the same notes.
+
+// pgLexemes is the tsvector the PostgreSQL index is built over; a query
+// must spell it the same way for the planner to use the index.
+const pgLexemes = "array_to_tsvector(string_to_array(n.tokens, ' '))"
 
 // migrateSearch is version 3: the full-text index.
 func migrateSearch(tx *gorm.DB, pg bool) error {
 	if pg {
 		return execAll(tx, pg,
-			`CREATE INDEX IF NOT EXISTS archive_notes_tokens ON archive_notes USING GIN (to_tsvector('simple', tokens))`)
+			`CREATE INDEX IF NOT EXISTS archive_notes_tokens ON archive_notes USING GIN (array_to_tsvector(string_to_array(tokens, ' ')))`)
 	}
 	stmts := append([]string{`CREATE VIRTUAL TABLE IF NOT EXISTS archive_fts USING fts4(content="archive_notes", tokens)`},
 		ftsTriggers...)
@@ -86,21 +98,71 @@ func migrateSearchNewestFirst(tx *gorm.DB, pg bool) error {
 		`INSERT INTO archive_fts (archive_fts) VALUES ('rebuild')`)...)
 }
 
-// tsQuery returns the PostgreSQL tsquery of terms: phrases with <->, the
-// prefix as :*, terms joined by &.
+// tsQuery returns the PostgreSQL tsquery (as text, to be cast: to_tsquery
+// would parse and normalise the tokens) that every token of every term
+// must match, the last of a prefix term as a prefix.
 func tsQuery(terms []searchTerm) string {
-	parts := make([]string, len(terms))
-	for i, t := range terms {
-		toks := make([]string, len(t.tokens))
+	var parts []string
+	for _, t := range terms {
 		for j, tok := range t.tokens {
-			toks[j] = "'" + tok + "'"
+			p := "'" + tok + "'"
+			if t.prefix && j == len(t.tokens)-1 {
+				p += ":*"
+			}
+			parts = append(parts, p)
 		}
-		if t.prefix {
-			toks[len(toks)-1] += ":*"
-		}
-		parts[i] = "(" + strings.Join(toks, " <-> ") + ")"
 	}
 	return strings.Join(parts, " & ")
+}
+
+// pgMatch returns the PostgreSQL condition that a note (alias n) matches
+// terms, and its arguments: the index's tsquery, then a LIKE per phrase.
+func pgMatch(terms []searchTerm) (string, []any) {
+	where := pgLexemes + " @@ CAST(? AS tsquery)"
+	args := []any{tsQuery(terms)}
+	for _, t := range terms {
+		if len(t.tokens) < 2 {
+			continue
+		}
+		pat := "% " + strings.Join(t.tokens, " ")
+		if !t.prefix {
+			pat += " "
+		}
+		where += " AND (' ' || n.tokens || ' ') LIKE ?"
+		args = append(args, pat+"%")
+	}
+	return where, args
+}
+
+// termHits counts where term occurs in a note's stored tokens: FTS4's
+// matchinfo 'y' for the term's phrase, which matchScore reads on SQLite.
+func termHits(tokens []string, t searchTerm) int {
+	n, hits := len(t.tokens), 0
+	for i := 0; i+n <= len(tokens); i++ {
+		ok := true
+		for j := 0; j < n && ok; j++ {
+			if j == n-1 && t.prefix {
+				ok = strings.HasPrefix(tokens[i+j], t.tokens[j])
+			} else {
+				ok = tokens[i+j] == t.tokens[j]
+			}
+		}
+		if ok {
+			hits++
+		}
+	}
+	return hits
+}
+
+// tokenScore is matchScore computed from a note's stored tokens.
+func tokenScore(tokens string, terms []searchTerm) float64 {
+	toks := strings.Split(tokens, " ")
+	var score float64
+	for _, t := range terms {
+		hits := float64(termHits(toks, t))
+		score += hits / (hits + 1.2)
+	}
+	return score
 }
 
 // searchHit is one match before paging: enough to rank and order it.
@@ -129,8 +191,9 @@ func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm, known *c
 	var matchArgs []any
 	if pg {
 		from = "archive_notes n"
-		where = "to_tsvector('simple', n.tokens) @@ to_tsquery('simple', ?) AND " + where
-		matchArgs = []any{tsQuery(terms)}
+		var match string
+		match, matchArgs = pgMatch(terms)
+		where = match + " AND " + where
 	} else {
 		// CROSS JOIN keeps the full-text index as the outer loop: matches
 		// first, then each one's filter columns by id, from the narrow
@@ -145,7 +208,7 @@ func (db *DB) searchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm, known *c
 		return searchNarrow(g, f, terms, known)
 	}
 	if relevance {
-		hits, err := db.rankHits(g, from, where, all, pg)
+		hits, err := db.rankHits(g, from, where, all, terms, pg)
 		if err != nil {
 			return nil, cachedSearch{}, err
 		}
@@ -313,19 +376,19 @@ func searchNarrow(g *gorm.DB, f NoteFilter, terms []searchTerm, known *cachedSea
 }
 
 // rankHits returns up to SearchCountCap+1 matches, newest-archived first,
-// each with its relevance (see matchScore).
-func (db *DB) rankHits(g *gorm.DB, from, where string, args []any, pg bool) ([]searchHit, error) {
+// each with its relevance (see matchScore; tokenScore on PostgreSQL).
+func (db *DB) rankHits(g *gorm.DB, from, where string, args []any, terms []searchTerm, pg bool) ([]searchHit, error) {
 	var hits []searchHit
 	if pg {
 		var rows []struct {
 			ID        int64
 			CreatedAt int64
-			Score     float64
+			Tokens    string
 		}
-		err := g.Raw("SELECT n.id, n.created_at, ts_rank(to_tsvector('simple', n.tokens), to_tsquery('simple', ?)) AS score FROM "+
-			from+" WHERE "+where+" ORDER BY n.id DESC LIMIT ?", append(append([]any{args[0]}, args...), SearchCountCap+1)...).Scan(&rows).Error
+		err := g.Raw("SELECT n.id, n.created_at, n.tokens FROM "+from+" WHERE "+where+" ORDER BY n.id DESC LIMIT ?",
+			append(args, SearchCountCap+1)...).Scan(&rows).Error
 		for _, r := range rows {
-			hits = append(hits, searchHit{id: r.ID, created: r.CreatedAt, score: r.Score})
+			hits = append(hits, searchHit{id: r.ID, created: r.CreatedAt, score: tokenScore(r.Tokens, terms)})
 		}
 		return hits, err
 	}

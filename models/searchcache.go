@@ -38,7 +38,6 @@ func migrateGeneration(tx *gorm.DB, pg bool) error {
 		// commits, so a reader could cache the old notes under the new
 		// number. The cost: writers of the archive wait on this row's
 		// lock until they commit (SQLite has one writer anyway).
-		// Untested: the suite runs SQLite.
 		return execAll(tx, false,
 			`CREATE OR REPLACE FUNCTION archive_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN UPDATE archive_generation SET n = n + 1 WHERE id = 1; RETURN NULL; END $$`,

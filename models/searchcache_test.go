@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 	"github.com/ticketnotes/ticketnotes/providers"
 	"github.com/ticketnotes/ticketnotes/providers/syncer"
 )
@@ -118,6 +119,9 @@ func TestSearchCacheConcurrentWrites(t *testing.T) {
 // SQLite connections stay open between requests and each has the pragmas
 // Open sets.
 func TestSQLiteConnectionsKeepPragmas(t *testing.T) {
+	if modelstest.Postgres() {
+		t.Skip("sqlite only: PRAGMAs are SQLite's per-connection settings")
+	}
 	db, _ := openDB(t)
 	ctx := context.Background()
 	pool, err := models.SQLDB(db)

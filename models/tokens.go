@@ -12,8 +12,8 @@ import (
 // Search tokens. The full-text index does not tokenize text itself: the
 // application derives tokens, stores them space-separated in
 // archive_notes.tokens, and SQLite's FTS4 (its "simple" tokenizer only splits
-// on the spaces) indexes them. The same tokens would feed a PostgreSQL
-// tsvector. Derivation:
+// on the spaces) indexes them; on PostgreSQL the same tokens are a
+// tsvector's lexemes under a GIN index (see search.go). Derivation:
 //
 //   - the text is NFKC-normalised (full-width letters, ligatures and
 //     compatibility characters become their plain forms) and lower-cased;

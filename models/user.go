@@ -189,7 +189,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*User, error) {
 // ListUsers returns every user ordered by email.
 func (db *DB) ListUsers(ctx context.Context) ([]User, error) {
 	var us []User
-	if err := db.g.WithContext(ctx).Order("email").Find(&us).Error; err != nil {
+	if err := db.g.WithContext(ctx).Order(db.byteOrder("email")).Find(&us).Error; err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return us, nil

@@ -8,32 +8,20 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 )
 
-// writeUnkeyedLog writes n audit rows and their head into the database in
-// dir the way the code before the keyed chain did: plain SHA-256.
-func writeUnkeyedLog(t *testing.T, dir string, n int) {
+// writeUnkeyedLog writes n audit rows and their head into the database at
+// loc the way the code before the keyed chain did: plain SHA-256.
+func writeUnkeyedLog(t *testing.T, loc modelstest.Database, n int) {
 	t.Helper()
-	g, err := gorm.Open(sqlite.Open("file:"+filepath.Join(dir, models.SQLiteFile)), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if sqlDB, err := g.DB(); err == nil {
-			sqlDB.Close()
-		}
-	}()
+	g := modelstest.Raw(t, loc)
 	prev := strings.Repeat("0", 64)
 	for i := 1; i <= n; i++ {
 		e := &models.AuditEvent{ID: uint64(i), At: time.Date(2025, 1, 1, 0, 0, i, 0, time.UTC), ActorEmail: "old@example.com",
@@ -62,13 +50,14 @@ func writeUnkeyedLog(t *testing.T, dir string, n int) {
 // came before.
 func TestServerKeysAnUnkeyedLog(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
+	loc := modelstest.New(t)
+	dir := loc.Dir
+	db, err := models.Open(context.Background(), models.Options{DataDir: dir, URL: loc.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	writeUnkeyedLog(t, dir, 3)
+	writeUnkeyedLog(t, loc, 3)
 	start := func() *Server {
 		t.Helper()
 		srv, err := New(Config{DataDir: dir, LoginPerMinute: 1000}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -78,7 +67,7 @@ func TestServerKeysAnUnkeyedLog(t *testing.T) {
 		return srv
 	}
 	start()
-	ts := &testServer{t: t, db: db, dir: dir, srv: start()} // a restart keys nothing again
+	ts := &testServer{t: t, db: db, dir: dir, loc: loc, srv: start()} // a restart keys nothing again
 	keyed, _, err := db.ListAudit(context.Background(), models.AuditFilter{Action: "audit.key"})
 	if err != nil || len(keyed) != 1 || keyed[0].ID != 4 {
 		t.Fatalf("audit.key rows %+v, %v; want one, row 4", keyed, err)

@@ -12,27 +12,31 @@ import (
 	"testing"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 )
 
 func init() { models.SetBcryptCostForTests() }
 
-// testServer is the real app on a real SQLite file in a temp dir.
+// testServer is the real app on a real database of its own (see
+// modelstest.New): a SQLite file in a temp dir, or a PostgreSQL database.
 type testServer struct {
 	t   testing.TB
 	srv *Server
 	db  *models.DB
 	dir string
+	loc modelstest.Database
 }
 
 func newTestServer(t testing.TB, mod ...func(*Config)) *testServer {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := models.Open(context.Background(), models.Options{DataDir: dir})
+	loc := modelstest.New(t)
+	dir := loc.Dir
+	db, err := models.Open(context.Background(), models.Options{DataDir: dir, URL: loc.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	cfg := Config{DataDir: dir, LoginPerMinute: 1000}
+	cfg := Config{DataDir: dir, DatabaseURL: loc.URL, LoginPerMinute: 1000}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -40,7 +44,34 @@ func newTestServer(t testing.TB, mod ...func(*Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testServer{t: t, srv: srv, db: db, dir: dir}
+	return &testServer{t: t, srv: srv, db: db, dir: dir, loc: loc}
+}
+
+// rowsHolding returns, by table, how many rows of ts's PostgreSQL database
+// hold text in any column (a row's text form holds them all); nil on
+// SQLite, whose file a test reads instead.
+func (ts *testServer) rowsHolding(text string) map[string]int64 {
+	ts.t.Helper()
+	if ts.loc.URL == "" {
+		return nil
+	}
+	raw := modelstest.Raw(ts.t, ts.loc)
+	var tables []string
+	if err := raw.Raw("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").Scan(&tables).Error; err != nil {
+		ts.t.Fatal(err)
+	}
+	found := map[string]int64{}
+	for _, tb := range tables {
+		var n int64
+		q := "SELECT count(*) FROM " + tb + " AS r WHERE strpos(r::text, ?) > 0"
+		if err := raw.Raw(q, text).Scan(&n).Error; err != nil {
+			ts.t.Fatal(err)
+		}
+		if n > 0 {
+			found[tb] = n
+		}
+	}
+	return found
 }
 
 // addUser creates a user directly in the database.

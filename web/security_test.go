@@ -68,6 +68,11 @@ func TestSecretNeverStoredOrRenderedInPlaintext(t *testing.T) {
 			t.Errorf("%s contains the secret in plaintext", filepath.Base(f))
 		}
 	}
+	// On PostgreSQL the database is not in the data dir: no row of any
+	// table holds the plaintext either.
+	for table, n := range ts.rowsHolding(secret) {
+		t.Errorf("%d rows of %s contain the secret in plaintext", n, table)
+	}
 }
 
 func TestAccountFormValidation(t *testing.T) {
