@@ -375,7 +375,7 @@ func TestPasswordResetEndsOtherSessions(t *testing.T) {
 // count failures only, so correct sign-ins never use each other up.
 func TestConcurrentCorrectSignInsAllSucceed(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 10 })
+	ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 10; c.LoginWindow = time.Hour })
 	ts.addUser("admin@example.com", models.RoleAdmin)
 	base := liveServer(t, ts)
 	const n = 20
@@ -433,7 +433,7 @@ func TestForwardedForCountsOnlyFromTrustedProxies(t *testing.T) {
 	testPeer := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
 	t.Run("untrusted peer", func(t *testing.T) {
 		t.Parallel()
-		ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4 })
+		ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4; c.LoginWindow = time.Hour })
 		c := ts.client()
 		c.get("/login")
 		var codes []int
@@ -451,7 +451,7 @@ func TestForwardedForCountsOnlyFromTrustedProxies(t *testing.T) {
 	})
 	t.Run("trusted proxy", func(t *testing.T) {
 		t.Parallel()
-		ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4; c.TrustedProxies = testPeer })
+		ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4; c.LoginWindow = time.Hour; c.TrustedProxies = testPeer })
 		c := ts.client()
 		c.get("/login")
 		// Distinct clients behind the proxy have their own limits.
@@ -479,7 +479,7 @@ func TestForwardedForCountsOnlyFromTrustedProxies(t *testing.T) {
 	})
 	t.Run("per email across clients", func(t *testing.T) {
 		t.Parallel()
-		ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4; c.TrustedProxies = testPeer })
+		ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4; c.LoginWindow = time.Hour; c.TrustedProxies = testPeer })
 		c := ts.client()
 		c.get("/login")
 		var codes []int

@@ -29,8 +29,11 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// SessionTTL is how long an idle session lasts.
 	SessionTTL time.Duration
-	// LoginPerMinute limits failed sign-ins per IP and per email.
+	// LoginPerMinute limits failed sign-ins per IP and per email, per
+	// LoginWindow (a minute unless set; tests that count to the limit on a
+	// busy machine widen it).
 	LoginPerMinute int
+	LoginWindow    time.Duration
 	// SyncInterval is the time between an account's scheduled sync
 	// passes; zero schedules none (passes run only on "Sync now" and
 	// `ticketnotes sync`). The command line's default is 5 minutes.
@@ -67,5 +70,8 @@ func (c *Config) Defaults() {
 	}
 	if c.LoginPerMinute == 0 {
 		c.LoginPerMinute = 10
+	}
+	if c.LoginWindow == 0 {
+		c.LoginWindow = time.Minute
 	}
 }

@@ -257,7 +257,7 @@ func TestDisabledUserIsSignedOut(t *testing.T) {
 
 func TestSignInIsRateLimited(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4 })
+	ts := newTestServer(t, func(c *Config) { c.LoginPerMinute = 4; c.LoginWindow = time.Hour })
 	ts.addUser("admin@example.com", models.RoleAdmin)
 	c := ts.client()
 	c.get("/login")

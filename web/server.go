@@ -218,11 +218,11 @@ func (s *Server) newLoginLimits() []fiber.Handler {
 		return fiber.NewError(http.StatusTooManyRequests)
 	}
 	perIP := &handlers.FailureLimit{
-		Store: store, Max: s.cfg.LoginPerMinute, Window: time.Minute, Reached: reached,
+		Store: store, Max: s.cfg.LoginPerMinute, Window: s.cfg.LoginWindow, Reached: reached,
 		Key: func(c *fiber.Ctx) string { return "ip:" + handlers.ClientIP(c) },
 	}
 	perEmail := &handlers.FailureLimit{
-		Store: store, Max: s.cfg.LoginPerMinute / 2, Window: time.Minute, Reached: reached,
+		Store: store, Max: s.cfg.LoginPerMinute / 2, Window: s.cfg.LoginWindow, Reached: reached,
 		Key: func(c *fiber.Ctx) string {
 			return "email:" + strings.ToLower(strings.TrimSpace(c.FormValue("email")))
 		},
