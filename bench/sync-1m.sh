@@ -28,6 +28,7 @@ TIMEOUT=${TIMEOUT:-40m}  # longest the backfill may take
 PPROF=${PPROF:-}          # host:port: build with -tags benchpprof and save heap profiles there every 5 s
 MEMLIMIT=${MEMLIMIT:-}   # e.g. 150MiB: the server's GOMEMLIMIT (Go's soft heap limit); empty leaves Go's default
 SERVER_GOGC=${SERVER_GOGC:-}  # e.g. 100: the server's GOGC; empty leaves the server's own default (50)
+SIMS_NICE=${SIMS_NICE:-10} # the simulators stand for vendors on other machines: their CPU yields to the server's
 KEEP=${KEEP:-}           # a directory: the server's data dir is moved there at the end, to measure the archive again
 PORT=${PORT:-18735}
 SIMS_PORT=${SIMS_PORT:-18740}
@@ -77,7 +78,7 @@ go build -o "$WORK/sims" ./bench/sims
 go build -o "$WORK/benchctl" ./bench/benchctl
 
 echo "seeding the simulators with about $SCALE notes ..."
-"$WORK/sims" --scale "$SCALE" --addr "$HOST:$SIMS_PORT" --accounts "$WORK/accounts.json" >"$WORK/sims.out" 2>&1 &
+nice -n "$SIMS_NICE" "$WORK/sims" --scale "$SCALE" --addr "$HOST:$SIMS_PORT" --accounts "$WORK/accounts.json" >"$WORK/sims.out" 2>&1 &
 SIMS_PID=$!
 PIDS+=("$SIMS_PID")
 for _ in $(seq 1 600); do
