@@ -507,88 +507,86 @@ func (c counts) apply(tx *gorm.DB, account uint) error {
 func (db *DB) StoreNotes(ctx context.Context, account uint, scope syncer.Scope, notes []providers.Note, seenAt time.Time) (syncer.Applied, error) {
 	var ap syncer.Applied
 	seen := ns(seenAt.UTC())
-	err := inBackground(func() error {
-		return db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			ap = syncer.Applied{}
-			stored, err := loadStored(tx, account, scope, notes)
-			if err != nil {
-				return err
+	err := db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		ap = syncer.Applied{}
+		stored, err := loadStored(tx, account, scope, notes)
+		if err != nil {
+			return err
+		}
+		var (
+			fresh   []providers.Note
+			touched []int64
+			moved   = counts{}
+			inBatch = make(map[noteKey]bool, len(notes))
+		)
+		for _, n := range notes {
+			k := noteKey{n.TicketID, n.ID}
+			if inBatch[k] {
+				continue // a vendor page overlap: the first copy counts
 			}
-			var (
-				fresh   []providers.Note
-				touched []int64
-				moved   = counts{}
-				inBatch = make(map[noteKey]bool, len(notes))
-			)
-			for _, n := range notes {
-				k := noteKey{n.TicketID, n.ID}
-				if inBatch[k] {
-					continue // a vendor page overlap: the first copy counts
-				}
-				inBatch[k] = true
-				s, ok := stored[k]
-				if !ok {
-					fresh = append(fresh, n)
-					continue
-				}
-				s.seen = true
-				switch {
-				case s.digest != noteDigest(n):
-					if err := newVersion(tx, s, n, SourceVendor, "", seen); err != nil {
-						return err
-					}
-					ap.Updated++
-				case needsRefresh(s, n):
-					if err := refreshNote(tx, s, n, seen); err != nil {
-						return err
-					}
-					if s.deleted {
-						ap.Updated++
-					} else {
-						ap.Unchanged++
-					}
-				default:
-					touched = append(touched, s.id)
-					ap.Unchanged++
-				}
-				if s.deleted {
-					moved.add(s.createdAt, 1, -1)
-				}
+			inBatch[k] = true
+			s, ok := stored[k]
+			if !ok {
+				fresh = append(fresh, n)
+				continue
 			}
-			if err := insertNotes(tx, account, fresh, SourceVendor, "", seen); err != nil {
-				return err
-			}
-			ap.Added = len(fresh)
-			for _, n := range fresh {
-				moved.add(ns(n.CreatedAt.UTC()), 1, 0)
-			}
-			if err := updateIDs(tx, "last_seen_at = ?", touched, seen); err != nil {
-				return err
-			}
-			if scope.Complete {
-				var gone []int64
-				for _, s := range stored {
-					if !s.seen && !s.deleted && inScope(scope, s) {
-						gone = append(gone, s.id)
-						moved.add(s.createdAt, -1, 1)
-					}
-				}
-				// Sorted so the statement is the same however the map iterates.
-				sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
-				if err := updateIDs(tx, "deleted_at = ?, deleted_by = ''", gone, seen); err != nil {
+			s.seen = true
+			switch {
+			case s.digest != noteDigest(n):
+				if err := newVersion(tx, s, n, SourceVendor, "", seen); err != nil {
 					return err
 				}
-				ap.Deleted = len(gone)
-				if scope.TicketID != "" && scope.From.IsZero() && scope.To.IsZero() {
-					if err := tx.Exec(`INSERT INTO archive_tickets (account_id, ticket_id, first_seen_at, last_seen_at, notes_read_at)
-					VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, ticket_id) DO UPDATE SET notes_read_at = excluded.notes_read_at`,
-						account, scope.TicketID, seen, seen, seen).Error; err != nil {
-						return err
-					}
+				ap.Updated++
+			case needsRefresh(s, n):
+				if err := refreshNote(tx, s, n, seen); err != nil {
+					return err
+				}
+				if s.deleted {
+					ap.Updated++
+				} else {
+					ap.Unchanged++
+				}
+			default:
+				touched = append(touched, s.id)
+				ap.Unchanged++
+			}
+			if s.deleted {
+				moved.add(s.createdAt, 1, -1)
+			}
+		}
+		if err := insertNotes(tx, account, fresh, SourceVendor, "", seen); err != nil {
+			return err
+		}
+		ap.Added = len(fresh)
+		for _, n := range fresh {
+			moved.add(ns(n.CreatedAt.UTC()), 1, 0)
+		}
+		if err := updateIDs(tx, "last_seen_at = ?", touched, seen); err != nil {
+			return err
+		}
+		if scope.Complete {
+			var gone []int64
+			for _, s := range stored {
+				if !s.seen && !s.deleted && inScope(scope, s) {
+					gone = append(gone, s.id)
+					moved.add(s.createdAt, -1, 1)
 				}
 			}
-			return moved.apply(tx, account)
-		})
+			// Sorted so the statement is the same however the map iterates.
+			sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
+			if err := updateIDs(tx, "deleted_at = ?, deleted_by = ''", gone, seen); err != nil {
+				return err
+			}
+			ap.Deleted = len(gone)
+			if scope.TicketID != "" && scope.From.IsZero() && scope.To.IsZero() {
+				if err := tx.Exec(`INSERT INTO archive_tickets (account_id, ticket_id, first_seen_at, last_seen_at, notes_read_at)
+					VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, ticket_id) DO UPDATE SET notes_read_at = excluded.notes_read_at`,
+					account, scope.TicketID, seen, seen, seen).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return moved.apply(tx, account)
 	})
 	if err != nil {
 		return syncer.Applied{}, dbErr(err, "store notes")
