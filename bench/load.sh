@@ -20,6 +20,7 @@ set -euo pipefail
 
 N=${N:-2000}            # requests per endpoint
 C=${C:-16}              # concurrent workers
+Q=${Q:-}                # requests per second per worker; empty: as fast as each worker can
 PORT=${PORT:-18734}
 DATA=${DATA:-}
 HOST=127.0.0.1
@@ -107,7 +108,7 @@ run() {
 	shift 4
 	echo "hey: $name ($n requests, $c workers) ..."
 	local out
-	out=$(hey -n "$n" -c "$c" -disable-redirects "$@" "$url")
+	out=$(hey -n "$n" -c "$c" ${Q:+-q "$Q"} -disable-redirects "$@" "$url")
 	local rps p50 p95 p99 codes
 	rps=$(awk '/Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
 	# hey prints latencies in seconds; the table shows milliseconds.
