@@ -328,7 +328,7 @@ func (db *DB) NotesPage(ctx context.Context, f NoteFilter) (NotesPage, error) {
 	if err != nil {
 		return NotesPage{}, fmt.Errorf("list notes: %w", err)
 	}
-	return db.pages.do(pageKey(f), gen, func() (NotesPage, error) {
+	return db.pages.do(pageKey(f), gen, func() (int64, error) { return archiveGeneration(g) }, func() (NotesPage, error) {
 		// Only a read queues at the gate: requests waiting for another's
 		// read of the same page hold no place in it.
 		leave, err := db.reads.enter(ctx)
@@ -411,7 +411,7 @@ func (db *DB) cachedSearchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([
 	}
 	key := searchKey(f)
 	if f.Sort == "" || f.Sort == SortRelevance {
-		e, err := db.cache.do(key, gen, func() (cachedSearch, error) {
+		e, err := db.cache.do(key, gen, func() (int64, error) { return archiveGeneration(g) }, func() (cachedSearch, error) {
 			first := f
 			first.Offset, first.Limit = 0, 1
 			_, e, err := db.searchNotes(g, first, terms, nil)

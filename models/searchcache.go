@@ -97,10 +97,10 @@ type genCache[V any] struct {
 	mu    sync.Mutex
 	m     map[string]genEntry[V]
 	order []string
-	// flights are the reads running now, by key and generation: requests
-	// for the same one wait for it instead of reading it again (a burst of
-	// the same view costs one read, not one per request).
-	flights map[flightKey]*flight[V]
+	// running is the read of each key running now, and next the one that
+	// starts when it ends (see do): a burst of requests for one view costs
+	// one read, or two while the archive is being written.
+	running, next map[string]*flight[V]
 }
 
 type genEntry[V any] struct {
@@ -108,61 +108,92 @@ type genEntry[V any] struct {
 	v   V
 }
 
-type flightKey struct {
-	key string
-	gen int64
-}
-
-// flight is one read running; done closes when v and err are set.
+// flight is one read; done closes when v and err are set. gen is the
+// generation read before it started reading (set before a request can see
+// it running).
 type flight[V any] struct {
+	gen  int64
 	done chan struct{}
 	v    V
 	err  error
 }
 
 func newGenCache[V any](size int) *genCache[V] {
-	return &genCache[V]{size: size, m: map[string]genEntry[V]{}, flights: map[flightKey]*flight[V]{}}
+	return &genCache[V]{size: size, m: map[string]genEntry[V]{}, running: map[string]*flight[V]{},
+		next: map[string]*flight[V]{}}
 }
 
 func newSearchCache() *genCache[cachedSearch] { return newGenCache[cachedSearch](searchCacheEntries) }
 
-// do returns the answer for key at gen: from the cache, from a read of it
-// already running, or by running read and caching what it returns. A
-// failed shared read is not taken as this caller's answer: it reads again
-// itself, so one request's cancelled context does not fail another's. A
-// nil cache just runs read.
-func (c *genCache[V]) do(key string, gen int64, read func() (V, error)) (V, error) {
+// do returns an answer for key at least as new as generation gen, which the
+// caller read when its request arrived: the one cached at gen, or the
+// answer of a read that started at gen or later, or of the read it starts.
+// A read running from an older generation is not joined: the request waits
+// for it to end and joins the next read, which reads the generation again
+// (readGen) when it starts, so every request waiting for it shares that
+// one read. A failed shared read is not taken as this caller's answer: it
+// reads again itself, so one request's cancelled context does not fail
+// another's. A nil cache just runs read.
+func (c *genCache[V]) do(key string, gen int64, readGen func() (int64, error), read func() (V, error)) (V, error) {
 	if c == nil {
 		return read()
 	}
-	fk := flightKey{key, gen}
 	c.mu.Lock()
-	if e, ok := c.m[key]; ok && e.gen == gen {
+	// An answer read at a later generation than the caller's is newer
+	// than the archive the caller saw: good for it too.
+	if e, ok := c.m[key]; ok && e.gen >= gen {
 		c.mu.Unlock()
 		return e.v, nil
 	}
-	if fl, ok := c.flights[fk]; ok {
+	if fl := c.running[key]; fl != nil && fl.gen >= gen {
 		c.mu.Unlock()
-		<-fl.done
-		if fl.err == nil {
-			return fl.v, nil
-		}
-		return read()
+		return c.wait(fl, read)
 	}
-	fl := &flight[V]{done: make(chan struct{})}
-	c.flights[fk] = fl
+	if fl := c.next[key]; fl != nil {
+		c.mu.Unlock()
+		return c.wait(fl, read)
+	}
+	fl := &flight[V]{gen: gen, done: make(chan struct{})}
+	if old := c.running[key]; old != nil {
+		c.next[key] = fl
+		c.mu.Unlock()
+		<-old.done
+		g, err := readGen()
+		c.mu.Lock()
+		delete(c.next, key)
+		if err != nil {
+			c.mu.Unlock()
+			fl.err = err
+			close(fl.done)
+			var zero V
+			return zero, err
+		}
+		fl.gen = max(g, gen)
+	}
+	c.running[key] = fl
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		delete(c.flights, fk)
+		if c.running[key] == fl {
+			delete(c.running, key)
+		}
 		c.mu.Unlock()
 		close(fl.done)
 	}()
 	fl.v, fl.err = read()
 	if fl.err == nil {
-		c.put(key, gen, fl.v)
+		c.put(key, fl.gen, fl.v)
 	}
 	return fl.v, fl.err
+}
+
+// wait returns fl's answer, or read's when fl failed.
+func (c *genCache[V]) wait(fl *flight[V], read func() (V, error)) (V, error) {
+	<-fl.done
+	if fl.err == nil {
+		return fl.v, nil
+	}
+	return read()
 }
 
 // searchKey is f without its paging, in a form where equal filters give
@@ -180,7 +211,8 @@ func searchKey(f NoteFilter) string {
 		f.Role, f.Query, f.States, f.IncludeDeleted, f.Sort)
 }
 
-// get returns the entry for key read at gen. A nil cache has nothing.
+// get returns the entry for key read at gen or later. A nil cache has
+// nothing.
 func (c *genCache[V]) get(key string, gen int64) (V, bool) {
 	var zero V
 	if c == nil {
@@ -189,7 +221,7 @@ func (c *genCache[V]) get(key string, gen int64) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
-	if !ok || e.gen != gen {
+	if !ok || e.gen < gen {
 		return zero, false
 	}
 	return e.v, true

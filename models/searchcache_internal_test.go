@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,7 +31,7 @@ func TestSearchCacheSharesOneRead(t *testing.T) {
 	got := make([]int64, 8)
 	run := func(i int) {
 		defer wg.Done()
-		e, err := c.do("k", 1, read)
+		e, err := c.do("k", 1, func() (int64, error) { return 1, nil }, read)
 		if err != nil {
 			t.Error(err)
 		}
@@ -53,7 +54,7 @@ func TestSearchCacheSharesOneRead(t *testing.T) {
 			t.Fatalf("request %d got total %d, want 7", i, n)
 		}
 	}
-	if _, err := c.do("k", 2, read); err != nil || reads.Load() != 2 {
+	if _, err := c.do("k", 2, func() (int64, error) { return 2, nil }, read); err != nil || reads.Load() != 2 {
 		t.Fatalf("a new generation: %d reads (%v), want 2", reads.Load(), err)
 	}
 
@@ -64,7 +65,7 @@ func TestSearchCacheSharesOneRead(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, err := c.do("f", 1, func() (cachedSearch, error) {
+		_, err := c.do("f", 1, func() (int64, error) { return 1, nil }, func() (cachedSearch, error) {
 			close(failing)
 			<-unblock
 			return cachedSearch{}, boom
@@ -77,7 +78,7 @@ func TestSearchCacheSharesOneRead(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		e, err := c.do("f", 1, func() (cachedSearch, error) { mine.Add(1); return cachedSearch{total: 3}, nil })
+		e, err := c.do("f", 1, func() (int64, error) { return 1, nil }, func() (cachedSearch, error) { mine.Add(1); return cachedSearch{total: 3}, nil })
 		if err != nil || e.total != 3 {
 			t.Errorf("waiter: %+v %v, want its own read", e, err)
 		}
@@ -132,5 +133,67 @@ func TestHourCountsCovered(t *testing.T) {
 				t.Errorf("%s, accounts %v: plan %+v, want the covering index", col, accounts, plan)
 			}
 		}
+	}
+}
+
+// While the archive is written, requests that arrive during a read begun
+// at an older generation, each at a newer one, do not take its answer:
+// they wait for it and all share one next read, begun after they arrived
+// (one read each before: a read per generation).
+func TestGenCacheCoalescesWhileTheGenerationMoves(t *testing.T) {
+	c := newGenCache[int64](4)
+	var reads atomic.Int64
+	var now atomic.Int64 // the archive's generation
+	now.Store(1)
+	started, release := make(chan struct{}), make(chan struct{})
+	read := func() (int64, error) {
+		if reads.Add(1) == 1 {
+			close(started)
+			<-release
+		}
+		return now.Load(), nil // the answer is the generation it read
+	}
+	readGen := func() (int64, error) { return now.Load(), nil }
+	first := make(chan int64, 1)
+	go func() {
+		v, _ := c.do("k", 1, readGen, read)
+		first <- v
+	}()
+	<-started
+	var wg sync.WaitGroup
+	got, arrived := make([]int64, 6), make([]int64, 6)
+	for i := range got {
+		arrived[i] = now.Add(1) // a write lands before each request
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = c.do("k", arrived[i], readGen, read)
+		}()
+	}
+	// Every later request is queued behind the first read before it ends.
+	for {
+		c.mu.Lock()
+		queued := c.next["k"] != nil
+		c.mu.Unlock()
+		if queued {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if v := <-first; v < 1 {
+		t.Fatalf("first request got %d", v)
+	}
+	if n := reads.Load(); n != 2 {
+		t.Fatalf("%d reads for a burst during a write, want 2 (the running one and one next)", n)
+	}
+	for i, v := range got {
+		if v < arrived[i] {
+			t.Fatalf("request %d, arrived at generation %d, got an answer of generation %d", i, arrived[i], v)
+		}
+	}
+	if _, ok := c.get("k", now.Load()); !ok {
+		t.Fatal("the next read's answer is not kept at its generation")
 	}
 }
