@@ -147,7 +147,13 @@ func TestRunServesMetricsOnItsOwnListener(t *testing.T) {
 			env("TICKETNOTES_DATA_DIR", dir, "TICKETNOTES_METRICS_TOKEN_FILE", tokenFile), strings.NewReader(""), &stdout, &stderr)
 	}()
 	base := waitForURL(t, &stdout, done)
-	m := regexp.MustCompile(`metrics at (http://\S+)`).FindStringSubmatch(stdout.String())
+	// The metrics line follows the setup link.
+	var m []string
+	for i := 0; i < 600 && m == nil; i++ {
+		if m = regexp.MustCompile(`metrics at (http://\S+)`).FindStringSubmatch(stdout.String()); m == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	if m == nil {
 		t.Fatalf("no metrics URL printed:\n%s", stdout.String())
 	}

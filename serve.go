@@ -32,27 +32,37 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	base := baseURL(ln.Addr().String())
-	if cfg.Demo {
-		demo, err := srv.StartDemo(ctx)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		fmt.Fprintf(stdout, "ticketnotes demo at %s\n  admin:   %s / %s\n  manager: %s / %s\n",
-			base, demo.AdminEmail, demo.Password, demo.ManagerEmail, demo.Password)
-	} else if link, err := srv.SetupLink(ctx, base); err != nil {
-		ln.Close()
-		return err
-	} else if link != "" {
-		fmt.Fprintf(stdout, "No users yet. Create the first admin within %v at:\n  %s\n", models.SetupTTL, link)
-	}
+	// Both listeners before anything is printed: a port that cannot be
+	// had stops the start with nothing announced.
 	var mln net.Listener
 	if cfg.MetricsAddr != "" {
 		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			ln.Close()
 			return fmt.Errorf("listen for metrics: %w", err)
 		}
+	}
+	closeAll := func() {
+		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
+	}
+	base := baseURL(ln.Addr().String())
+	if cfg.Demo {
+		demo, err := srv.StartDemo(ctx)
+		if err != nil {
+			closeAll()
+			return err
+		}
+		fmt.Fprintf(stdout, "ticketnotes demo at %s\n  admin:   %s / %s\n  manager: %s / %s\n",
+			base, demo.AdminEmail, demo.Password, demo.ManagerEmail, demo.Password)
+	} else if link, err := srv.SetupLink(ctx, base); err != nil {
+		closeAll()
+		return err
+	} else if link != "" {
+		fmt.Fprintf(stdout, "No users yet. Create the first admin within %v at:\n  %s\n", models.SetupTTL, link)
+	}
+	if mln != nil {
 		fmt.Fprintf(stdout, "metrics at %s/metrics\n", baseURL(mln.Addr().String()))
 	}
 	log.Info("listening", "url", base, "data_dir", cfg.DataDir, "demo", cfg.Demo)

@@ -4,17 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/ticketnotes/ticketnotes/models"
+	"github.com/ticketnotes/ticketnotes/models/modelstest"
 )
 
 // text is s's text with runs of whitespace as one space.
@@ -266,14 +263,7 @@ func TestAuditVerifyBannerSwapsIntoThePage(t *testing.T) {
 	}
 
 	// A row altered by hand: the banner names it.
-	g, err := gorm.Open(sqlite.Open("file:"+filepath.Join(ts.dir, models.SQLiteFile)), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sqlDB, err := g.DB(); err == nil {
-		defer sqlDB.Close()
-	}
-	if err := g.Exec("UPDATE audit_events SET message = 'rewritten' WHERE id = 1").Error; err != nil {
+	if err := modelstest.Raw(t, ts.loc).Exec("UPDATE audit_events SET message = 'rewritten' WHERE id = 1").Error; err != nil {
 		t.Fatal(err)
 	}
 	resp, body = c.get("/audit/verify", "HX-Request", "true", "HX-Target", "audit-verify")
