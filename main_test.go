@@ -111,15 +111,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if !strings.Contains(stderr.String(), "request_id=") {
 		t.Errorf("request log lines carry no request id:\n%s", stderr.String())
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run returned %v after shutdown", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not shut down")
-	}
+	stopRun(t, cancel, done)
 	if _, err := os.Stat(filepath.Join(loc.Dir, models.KeyFile)); err != nil {
 		t.Errorf("secret key not generated: %v", err)
 	}
@@ -194,15 +186,7 @@ func TestRunServesMetricsOnItsOwnListener(t *testing.T) {
 	if status, _ := get(base+"/metrics", token); status != http.StatusOK {
 		t.Errorf("public port with the token: %d, want 200", status)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run returned %v after shutdown", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not shut down")
-	}
+	stopRun(t, cancel, done)
 }
 
 func TestMetricsTokenFromEnv(t *testing.T) {
@@ -252,6 +236,21 @@ func TestMetricsTokenFromEnv(t *testing.T) {
 }
 
 // waitForURL polls the program's output for the address it listens on.
+// stopRun cancels a run started by a test and waits for it to return
+// cleanly.
+func stopRun(t *testing.T, cancel context.CancelFunc, done chan error) {
+	t.Helper()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v after shutdown", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not shut down")
+	}
+}
+
 func waitForURL(t *testing.T, out *syncBuffer, done chan error) string {
 	t.Helper()
 	for i := 0; i < 600; i++ {
