@@ -215,12 +215,22 @@ func (db *DB) SetAccountDisabled(ctx context.Context, id uint, disabled bool) (*
 
 // DeleteAccount deletes an account. It returns ErrNotFound when it is gone.
 func (db *DB) DeleteAccount(ctx context.Context, id uint) error {
-	res := db.g.WithContext(ctx).Delete(&Account{}, id)
-	if res.Error != nil {
-		return fmt.Errorf("delete account: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("delete account: %w", ErrNotFound)
+	err := db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Its archived notes go with it (a cascade): pages show that at once.
+		if err := bumpFirm(tx); err != nil {
+			return err
+		}
+		res := tx.Delete(&Account{}, id)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete account: %w", err)
 	}
 	return nil
 }

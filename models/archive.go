@@ -610,6 +610,9 @@ func inScope(scope syncer.Scope, s *storedNote) bool {
 func (db *DB) ArchiveNoteWritten(ctx context.Context, account uint, note providers.Note, actor string) error {
 	seen := ns(time.Now().UTC())
 	err := db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := bumpFirm(tx); err != nil {
+			return err
+		}
 		stored, err := loadStored(tx, account, syncer.Scope{}, []providers.Note{note})
 		if err != nil {
 			return err
@@ -647,6 +650,9 @@ func (db *DB) ArchiveNoteWritten(ctx context.Context, account uint, note provide
 // not archived, or the database's error.
 func (db *DB) ArchiveNoteDeleted(ctx context.Context, account uint, ticket, noteID, actor string, at time.Time) error {
 	err := db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := bumpFirm(tx); err != nil {
+			return err
+		}
 		res := tx.Exec(`UPDATE archive_notes SET deleted_at = ?, deleted_by = ? WHERE account_id = ? AND ticket_id = ?
 			AND note_id = ? AND deleted_at IS NULL`, ns(at.UTC()), actor, account, ticket, noteID)
 		if res.Error != nil {

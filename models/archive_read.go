@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"time"
@@ -318,27 +319,60 @@ type NotesPage struct {
 // generation it was read at and served again while the generation is the
 // same, so an unchanged archive answers the same view from memory, and a
 // burst of one view reads it once; any change to a note moves the
-// generation (see searchcache.go). The page returned is shared: read only.
+// generation (see searchcache.go). While a sync pass is storing notes, a
+// page kept up to pageLag ago is served at once and read again in the
+// background (see migrateFirmGeneration); after a change made here or the
+// end of a pass it is read again first. The page returned is shared: read
+// only.
 func (db *DB) NotesPage(ctx context.Context, f NoteFilter) (NotesPage, error) {
 	if err := f.normalise(); err != nil {
 		return NotesPage{}, err
 	}
 	g := db.g.WithContext(ctx)
-	gen, err := archiveGeneration(g)
+	gen, firm, err := archiveGenerations(g)
 	if err != nil {
 		return NotesPage{}, fmt.Errorf("list notes: %w", err)
 	}
-	return db.pages.do(pageKey(f), gen, func() (int64, error) { return archiveGeneration(g) }, func() (NotesPage, error) {
-		// Only a read queues at the gate: requests waiting for another's
-		// read of the same page hold no place in it.
-		leave, err := db.reads.enter(ctx)
-		if err != nil {
-			return NotesPage{}, fmt.Errorf("list notes: %w", err)
+	key := pageKey(f)
+	read := func(ctx context.Context) (readGen func() (int64, error), read func() (NotesPage, error)) {
+		g := db.g.WithContext(ctx)
+		return func() (int64, error) { return archiveGeneration(g) }, func() (NotesPage, error) {
+			// Only a read queues at the gate: requests waiting for another's
+			// read of the same page hold no place in it.
+			leave, err := db.reads.enter(ctx)
+			if err != nil {
+				return NotesPage{}, fmt.Errorf("list notes: %w", err)
+			}
+			defer leave()
+			return db.readNotesPage(g, f)
 		}
-		defer leave()
-		return db.readNotesPage(g, f)
-	})
+	}
+	refresh := func() (NotesPage, error) {
+		// The request that found its page behind may be gone before this
+		// read is done: the read is for the next request.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pageRefreshTimeout)
+		defer cancel()
+		_, read := read(bctx)
+		p, err := read()
+		if err != nil {
+			slog.Warn("notes page: background read failed", "err", err)
+		}
+		return p, err
+	}
+	if p, ok := db.pages.lagging(key, gen, firm, db.pageLag, refresh); ok {
+		return p, nil
+	}
+	readGen, readPage := read(ctx)
+	return db.pages.do(key, gen, firm, readGen, readPage)
 }
+
+// defaultPageLag is how long a notes page may be shown behind what a
+// running sync pass has stored (DB.pageLag, see genCache.lagging), and
+// pageRefreshTimeout bounds the read that brings it up to date.
+const (
+	defaultPageLag     = 2 * time.Second
+	pageRefreshTimeout = 30 * time.Second
+)
 
 // pageKey is f, paging included, as a key of db.pages.
 func pageKey(f NoteFilter) string {
@@ -411,7 +445,7 @@ func (db *DB) cachedSearchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([
 	}
 	key := searchKey(f)
 	if f.Sort == "" || f.Sort == SortRelevance {
-		e, err := db.cache.do(key, gen, func() (int64, error) { return archiveGeneration(g) }, func() (cachedSearch, error) {
+		e, err := db.cache.do(key, gen, 0, func() (int64, error) { return archiveGeneration(g) }, func() (cachedSearch, error) {
 			first := f
 			first.Offset, first.Limit = 0, 1
 			_, e, err := db.searchNotes(g, first, terms, nil)
@@ -432,7 +466,7 @@ func (db *DB) cachedSearchNotes(g *gorm.DB, f NoteFilter, terms []searchTerm) ([
 		return nil, 0, false, err
 	}
 	if known == nil {
-		db.cache.put(key, gen, e)
+		db.cache.put(key, gen, 0, e)
 	}
 	return notes, e.total, e.capped, nil
 }

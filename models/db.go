@@ -38,6 +38,9 @@ type DB struct {
 	pages *genCache[NotesPage]
 	// reads queues the archive's list and search reads (see readGate).
 	reads readGate
+	// pageLag is how far behind a running sync pass a kept notes page
+	// may be served (see NotesPage); 0 turns that off.
+	pageLag time.Duration
 }
 
 // Options say where the database is.
@@ -92,7 +95,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		// cache (measured: the p99 of the notes page under 16 clients).
 		sqlDB.SetMaxIdleConns(sqliteIdleConns)
 	}
-	db := &DB{g: g, cache: newSearchCache(), pages: newGenCache[NotesPage](pageCacheEntries), reads: newReadGate()}
+	db := &DB{g: g, cache: newSearchCache(), pages: newGenCache[NotesPage](pageCacheEntries), reads: newReadGate(), pageLag: defaultPageLag}
 	if err := db.migrateSchema(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -148,6 +151,8 @@ func (db *DB) byteOrder(col string) string {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	// A page read in the background (see NotesPage) ends first.
+	db.pages.drain()
 	sqlDB, err := db.g.DB()
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // Test hooks for the external tests of this package.
@@ -37,4 +38,17 @@ func PageCached(ctx context.Context, db *DB, f NoteFilter) (bool, error) {
 	}
 	_, ok := db.pages.get(pageKey(f), gen)
 	return ok, nil
+}
+
+// SetPageLag sets how far behind a running sync pass db may serve a kept
+// notes page (0: never).
+func SetPageLag(db *DB, d time.Duration) { db.pageLag = d }
+
+// SettlePage waits for a background read of f's page, if one runs.
+func SettlePage(db *DB, f NoteFilter) error {
+	if err := f.normalise(); err != nil {
+		return err
+	}
+	db.pages.settle(pageKey(f))
+	return nil
 }

@@ -448,6 +448,9 @@ func TestListArchivedNotesRejectsBadFilter(t *testing.T) {
 func TestNotesPageFollowsTheArchive(t *testing.T) {
 	t.Parallel()
 	db, _ := openDB(t)
+	// Exact after every store: not even a running pass's lag (that is
+	// TestNotesPageLagsOnlyARunningPass).
+	models.SetPageLag(db, 0)
 	ctx := context.Background()
 	acc := newAccount(t, db, "alibaba")
 	a := note("1", "a", "first text", day(1))
@@ -520,5 +523,80 @@ func TestSearchFindsAPhraseDeepInALongNote(t *testing.T) {
 		if got := noteIDs(notes); total != 1 || !reflect.DeepEqual(got, []string{"long"}) {
 			t.Errorf("%s: %v (total %d), want [long]", q, got, total)
 		}
+	}
+}
+
+// While a sync pass stores notes, a kept page is served at once and read
+// again in the background, so the next request has the notes; a note
+// written here, the end of a pass, or a page older than the lag is read
+// before it is served.
+func TestNotesPageLagsOnlyARunningPass(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	ctx := context.Background()
+	models.SetPageLag(db, time.Hour)
+	acc := newAccount(t, db, "alibaba")
+	f := models.NoteFilter{From: day(1).Add(-time.Hour), To: day(9), WithoutRaw: true}
+	total := func(step string) int64 {
+		t.Helper()
+		p, err := db.NotesPage(ctx, f)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		return p.Total
+	}
+	notes := []providers.Note{note("1", "a", "first", day(1))}
+	storeTicket(t, db, acc, "1", notes...)
+	if got := total("first"); got != 1 {
+		t.Fatalf("first page: %d notes, want 1", got)
+	}
+
+	notes = append(notes, note("1", "b", "from the pass", day(2)))
+	storeTicket(t, db, acc, "1", notes...)
+	if got := total("during a pass"); got != 1 {
+		t.Fatalf("right after a pass stored a note: %d notes, want the kept page's 1", got)
+	}
+	if err := models.SettlePage(db, f); err != nil {
+		t.Fatal(err)
+	}
+	if cached, err := models.PageCached(ctx, db, f); err != nil || !cached {
+		t.Fatalf("the background read kept no current page (%v)", err)
+	}
+	if got := total("after the background read"); got != 2 {
+		t.Fatalf("after the background read: %d notes, want 2", got)
+	}
+
+	here := note("1", "c", "written here", day(3))
+	if err := db.ArchiveNoteWritten(ctx, acc, here, "admin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := total("written here"); got != 3 {
+		t.Fatalf("right after a note written here: %d notes, want 3", got)
+	}
+
+	notes = append(notes, here, note("1", "d", "last of the pass", day(4)))
+	storeTicket(t, db, acc, "1", notes...)
+	if got := total("pass storing"); got != 3 {
+		t.Fatalf("a pass storing again: %d notes, want the kept page's 3", got)
+	}
+	if err := models.SettlePage(db, f); err != nil {
+		t.Fatal(err)
+	}
+	notes = append(notes, note("1", "e", "stored just before the end", day(5)))
+	storeTicket(t, db, acc, "1", notes...)
+	start := time.Now().Add(-time.Minute)
+	if err := db.SaveSyncState(ctx, acc, syncer.State{StartedAt: start, FinishedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := total("pass ended"); got != 5 {
+		t.Fatalf("right after the pass ended: %d notes, want 5", got)
+	}
+
+	models.SetPageLag(db, time.Millisecond)
+	time.Sleep(5 * time.Millisecond)
+	notes = append(notes, note("1", "f", "after the lag", day(6)))
+	storeTicket(t, db, acc, "1", notes...)
+	if got := total("kept page older than the lag"); got != 6 {
+		t.Fatalf("a kept page older than the lag: %d notes, want 6", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -76,6 +77,44 @@ func archiveGeneration(g *gorm.DB) (int64, error) {
 	return n, err
 }
 
+// migrateFirmGeneration is version 7: the firm generation,
+// archive_generation.firm. It moves with every change to the archive
+// except those a sync pass makes while it runs: a note written or deleted
+// here, an account deleted, a pass ended (see bumpFirm). A notes page read
+// at the current firm generation may be shown while a running pass moves
+// the generation on, for a moment (DB.pageLag), while it is read again in
+// the background: during a backfill the generation moves with every
+// ticket stored, and otherwise every page view would wait for a read.
+func migrateFirmGeneration(tx *gorm.DB, pg bool) error {
+	if pg {
+		return execAll(tx, pg, `ALTER TABLE archive_generation ADD COLUMN IF NOT EXISTS firm BIGINT NOT NULL DEFAULT 0`)
+	}
+	// SQLite has no ADD COLUMN IF NOT EXISTS; a migration runs again when
+	// its record is lost (TestMigrateReapplies).
+	var n int64
+	if err := tx.Raw(`SELECT COUNT(*) FROM pragma_table_info('archive_generation') WHERE name = 'firm'`).Scan(&n).Error; err != nil {
+		return fmt.Errorf("read archive_generation's columns: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return execAll(tx, pg, `ALTER TABLE archive_generation ADD COLUMN firm BIGINT NOT NULL DEFAULT 0`)
+}
+
+// bumpFirm moves the firm generation, in tx: what tx changes is shown on
+// the next page read (see migrateFirmGeneration).
+func bumpFirm(tx *gorm.DB) error {
+	return tx.Exec("UPDATE archive_generation SET firm = firm + 1 WHERE id = 1").Error
+}
+
+// archiveGenerations returns the archive's generation and its firm
+// generation, read together.
+func archiveGenerations(g *gorm.DB) (gen, firm int64, err error) {
+	var row struct{ N, Firm int64 }
+	err = g.Raw("SELECT n, firm FROM archive_generation WHERE id = 1").Scan(&row).Error
+	return row.N, row.Firm, err
+}
+
 // searchCacheEntries bounds the search cache: a ranked entry holds up to
 // SearchCountCap+1 hits (~24 bytes each), so at most ~16 MB.
 const searchCacheEntries = 64
@@ -101,21 +140,27 @@ type genCache[V any] struct {
 	// starts when it ends (see do): a burst of requests for one view costs
 	// one read, or two while the archive is being written.
 	running, next map[string]*flight[V]
+	// bg counts the reads lagging started, which drain awaits.
+	bg sync.WaitGroup
 }
 
 type genEntry[V any] struct {
 	gen int64
-	v   V
+	// firm is the firm generation the read saw when it started (0 where
+	// it is not used), and at when the answer was stored (see lagging).
+	firm int64
+	at   time.Time
+	v    V
 }
 
 // flight is one read; done closes when v and err are set. gen is the
 // generation read before it started reading (set before a request can see
 // it running).
 type flight[V any] struct {
-	gen  int64
-	done chan struct{}
-	v    V
-	err  error
+	gen, firm int64
+	done      chan struct{}
+	v         V
+	err       error
 }
 
 func newGenCache[V any](size int) *genCache[V] {
@@ -133,8 +178,10 @@ func newSearchCache() *genCache[cachedSearch] { return newGenCache[cachedSearch]
 // (readGen) when it starts, so every request waiting for it shares that
 // one read. A failed shared read is not taken as this caller's answer: it
 // reads again itself, so one request's cancelled context does not fail
-// another's. A nil cache just runs read.
-func (c *genCache[V]) do(key string, gen int64, readGen func() (int64, error), read func() (V, error)) (V, error) {
+// another's. firm is the firm generation the caller read with gen (0 if it
+// does not use lagging); it is kept with the answer. A nil cache just runs
+// read.
+func (c *genCache[V]) do(key string, gen, firm int64, readGen func() (int64, error), read func() (V, error)) (V, error) {
 	if c == nil {
 		return read()
 	}
@@ -153,7 +200,7 @@ func (c *genCache[V]) do(key string, gen int64, readGen func() (int64, error), r
 		c.mu.Unlock()
 		return c.wait(fl, read)
 	}
-	fl := &flight[V]{gen: gen, done: make(chan struct{})}
+	fl := &flight[V]{gen: gen, firm: firm, done: make(chan struct{})}
 	if old := c.running[key]; old != nil {
 		c.next[key] = fl
 		c.mu.Unlock()
@@ -182,7 +229,7 @@ func (c *genCache[V]) do(key string, gen int64, readGen func() (int64, error), r
 	}()
 	fl.v, fl.err = read()
 	if fl.err == nil {
-		c.put(key, fl.gen, fl.v)
+		c.put(key, fl.gen, fl.firm, fl.v)
 	}
 	return fl.v, fl.err
 }
@@ -227,9 +274,68 @@ func (c *genCache[V]) get(key string, gen int64) (V, bool) {
 	return e.v, true
 }
 
-// put stores v read at gen for key, replacing an older one. A nil cache
-// keeps nothing.
-func (c *genCache[V]) put(key string, gen int64, v V) {
+// lagging returns the answer kept for key when it is older than gen only
+// by what a running sync pass stored: it was read at firm generation firm
+// or later, and stored less than maxLag ago. Unless a read of key is
+// already running or queued, it then also starts read (at gen and firm) in
+// a goroutine of its own, so the next request finds a newer answer. A
+// request for a page never waits for the sync's writes this way, and sees
+// them at most about maxLag late; a change made here, or the end of a
+// pass, moves the firm generation, and then lagging answers nothing.
+func (c *genCache[V]) lagging(key string, gen, firm int64, maxLag time.Duration, read func() (V, error)) (V, bool) {
+	var zero V
+	if c == nil || maxLag <= 0 {
+		return zero, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || e.gen >= gen || e.firm < firm || time.Since(e.at) >= maxLag {
+		return zero, false
+	}
+	if c.running[key] == nil && c.next[key] == nil {
+		// Registered before the lock goes, so requests arriving meanwhile
+		// neither start another read nor miss this one.
+		fl := &flight[V]{gen: gen, firm: firm, done: make(chan struct{})}
+		c.running[key] = fl
+		c.bg.Add(1)
+		go func() {
+			defer c.bg.Done()
+			fl.v, fl.err = read()
+			if fl.err == nil {
+				c.put(key, fl.gen, fl.firm, fl.v)
+			}
+			c.mu.Lock()
+			if c.running[key] == fl {
+				delete(c.running, key)
+			}
+			c.mu.Unlock()
+			close(fl.done)
+		}()
+	}
+	return e.v, true
+}
+
+// drain waits for the reads lagging started. A nil cache has none.
+func (c *genCache[V]) drain() {
+	if c != nil {
+		c.bg.Wait()
+	}
+}
+
+// settle waits for the read of key running now, if any (for tests).
+func (c *genCache[V]) settle(key string) {
+	c.mu.Lock()
+	fl := c.running[key]
+	c.mu.Unlock()
+	if fl != nil {
+		<-fl.done
+	}
+}
+
+// put stores v read at gen (and firm generation firm) for key, replacing
+// an older one. A nil cache keeps nothing.
+func (c *genCache[V]) put(key string, gen, firm int64, v V) {
 	if c == nil {
 		return
 	}
@@ -246,5 +352,5 @@ func (c *genCache[V]) put(key string, gen int64, v V) {
 			c.order = c.order[1:]
 		}
 	}
-	c.m[key] = genEntry[V]{gen, v}
+	c.m[key] = genEntry[V]{gen: gen, firm: firm, at: time.Now(), v: v}
 }

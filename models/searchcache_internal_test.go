@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -31,7 +32,7 @@ func TestSearchCacheSharesOneRead(t *testing.T) {
 	got := make([]int64, 8)
 	run := func(i int) {
 		defer wg.Done()
-		e, err := c.do("k", 1, func() (int64, error) { return 1, nil }, read)
+		e, err := c.do("k", 1, 0, func() (int64, error) { return 1, nil }, read)
 		if err != nil {
 			t.Error(err)
 		}
@@ -54,7 +55,7 @@ func TestSearchCacheSharesOneRead(t *testing.T) {
 			t.Fatalf("request %d got total %d, want 7", i, n)
 		}
 	}
-	if _, err := c.do("k", 2, func() (int64, error) { return 2, nil }, read); err != nil || reads.Load() != 2 {
+	if _, err := c.do("k", 2, 0, func() (int64, error) { return 2, nil }, read); err != nil || reads.Load() != 2 {
 		t.Fatalf("a new generation: %d reads (%v), want 2", reads.Load(), err)
 	}
 
@@ -65,7 +66,7 @@ func TestSearchCacheSharesOneRead(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, err := c.do("f", 1, func() (int64, error) { return 1, nil }, func() (cachedSearch, error) {
+		_, err := c.do("f", 1, 0, func() (int64, error) { return 1, nil }, func() (cachedSearch, error) {
 			close(failing)
 			<-unblock
 			return cachedSearch{}, boom
@@ -78,7 +79,7 @@ func TestSearchCacheSharesOneRead(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		e, err := c.do("f", 1, func() (int64, error) { return 1, nil }, func() (cachedSearch, error) { mine.Add(1); return cachedSearch{total: 3}, nil })
+		e, err := c.do("f", 1, 0, func() (int64, error) { return 1, nil }, func() (cachedSearch, error) { mine.Add(1); return cachedSearch{total: 3}, nil })
 		if err != nil || e.total != 3 {
 			t.Errorf("waiter: %+v %v, want its own read", e, err)
 		}
@@ -156,7 +157,7 @@ func TestGenCacheCoalescesWhileTheGenerationMoves(t *testing.T) {
 	readGen := func() (int64, error) { return now.Load(), nil }
 	first := make(chan int64, 1)
 	go func() {
-		v, _ := c.do("k", 1, readGen, read)
+		v, _ := c.do("k", 1, 0, readGen, read)
 		first <- v
 	}()
 	<-started
@@ -167,7 +168,7 @@ func TestGenCacheCoalescesWhileTheGenerationMoves(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i], _ = c.do("k", arrived[i], readGen, read)
+			got[i], _ = c.do("k", arrived[i], 0, readGen, read)
 		}()
 	}
 	// Every later request is queued behind the first read before it ends.
@@ -195,5 +196,44 @@ func TestGenCacheCoalescesWhileTheGenerationMoves(t *testing.T) {
 	}
 	if _, ok := c.get("k", now.Load()); !ok {
 		t.Fatal("the next read's answer is not kept at its generation")
+	}
+}
+
+// Requests that find their page behind only by a running pass's writes get
+// the kept page, and a burst of them starts one read in the background;
+// a newer firm generation gets nothing from lagging.
+func TestLaggingServesTheKeptPageAndReadsOnce(t *testing.T) {
+	c := newGenCache[int](4)
+	c.put("k", 1, 1, 10)
+	var reads atomic.Int64
+	release := make(chan struct{})
+	read := func() (int, error) {
+		reads.Add(1)
+		<-release
+		return 20, nil
+	}
+	for i := range 16 {
+		v, ok := c.lagging("k", 2+int64(i), 1, time.Hour, read)
+		if !ok || v != 10 {
+			t.Fatalf("request %d: lagging = %d, %t; want the kept 10", i, v, ok)
+		}
+	}
+	close(release)
+	c.settle("k")
+	c.drain()
+	if n := reads.Load(); n != 1 {
+		t.Fatalf("a burst of 16 read %d times, want 1", n)
+	}
+	if v, ok := c.get("k", 2); !ok || v != 20 {
+		t.Fatalf("after the background read: %d, %t; want 20 at generation 2", v, ok)
+	}
+	if _, ok := c.lagging("k", 3, 2, time.Hour, read); ok {
+		t.Fatal("a newer firm generation (a change made here) was served the kept page")
+	}
+	if _, ok := c.lagging("k", 3, 1, 0, read); ok {
+		t.Fatal("lag 0 served the kept page")
+	}
+	if _, ok := c.lagging("k", 2, 1, time.Hour, read); ok {
+		t.Fatal("lagging answered a request the cache holds current")
 	}
 }

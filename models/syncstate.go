@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/ticketnotes/ticketnotes/providers/syncer"
 )
 
@@ -67,8 +69,17 @@ func (db *DB) SaveSyncState(ctx context.Context, account uint, st syncer.State) 
 	if err != nil {
 		return fmt.Errorf("save sync state: %w", err)
 	}
-	err = db.g.WithContext(ctx).Exec(`INSERT INTO sync_states (account_id, state) VALUES (?, ?)
-		ON CONFLICT (account_id) DO UPDATE SET state = excluded.state`, account, string(b)).Error
+	err = db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// A pass that ended (done or failed) has stored all it will: the
+		// next page shows it exactly (see migrateFirmGeneration).
+		if !st.Running() {
+			if err := bumpFirm(tx); err != nil {
+				return err
+			}
+		}
+		return tx.Exec(`INSERT INTO sync_states (account_id, state) VALUES (?, ?)
+			ON CONFLICT (account_id) DO UPDATE SET state = excluded.state`, account, string(b)).Error
+	})
 	if err != nil {
 		return dbErr(err, "save sync state")
 	}
