@@ -23,6 +23,7 @@ C=${C:-16}              # concurrent workers
 Q=${Q:-}                # requests per second per worker; empty: as fast as each worker can
 PORT=${PORT:-18734}
 DATA=${DATA:-}
+DATABASE_URL=${DATABASE_URL:-} # with DATA: the server's PostgreSQL database (DATA keeps its key)
 HOST=127.0.0.1
 BASE="http://$HOST:$PORT"
 
@@ -55,7 +56,9 @@ echo "building ..."
 go build -o "$WORK/ticketnotes" .
 
 if [ -n "$DATA" ]; then
-	"$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" --sync-interval 0 \
+	DBFLAG=()
+	if [ -n "$DATABASE_URL" ]; then DBFLAG=(--database-url "$DATABASE_URL"); fi
+	"$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" "${DBFLAG[@]}" --sync-interval 0 \
 		>"$WORK/server.out" 2>"$WORK/server.log" &
 else
 	# Pages read the archive; the demo's first sync fills it within seconds.

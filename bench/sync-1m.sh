@@ -30,6 +30,7 @@ MEMLIMIT=${MEMLIMIT:-}   # e.g. 150MiB: the server's GOMEMLIMIT (Go's soft heap 
 SERVER_GOGC=${SERVER_GOGC:-}  # e.g. 100: the server's GOGC; empty leaves the server's own default (50)
 SIMS_NICE=${SIMS_NICE:-10} # the simulators stand for vendors on other machines: their CPU yields to the server's
 KEEP=${KEEP:-}           # a directory: the server's data dir is moved there at the end, to measure the archive again
+DATABASE_URL=${DATABASE_URL:-} # postgres://...: the server's database (an empty one); the data dir keeps only the key
 PORT=${PORT:-18735}
 SIMS_PORT=${SIMS_PORT:-18740}
 HOST=127.0.0.1
@@ -90,13 +91,15 @@ grep -q '^ready$' "$WORK/sims.out" || { echo "sync-1m.sh: sims not ready" >&2; e
 cat "$WORK/sims.out"
 
 DATA="$WORK/data"
+DBFLAG=()
+if [ -n "$DATABASE_URL" ]; then DBFLAG=(--database-url "$DATABASE_URL"); fi
 EMAIL=bench@example.com
 PASSWORD=bench-password-1
-"$WORK/ticketnotes" user add --data-dir "$DATA" --email "$EMAIL" --role admin <<<"$PASSWORD" >/dev/null
-"$WORK/benchctl" accounts --data-dir "$DATA" --accounts "$WORK/accounts.json" --rate "$RATE"
+"$WORK/ticketnotes" user add --data-dir "$DATA" "${DBFLAG[@]}" --email "$EMAIL" --role admin <<<"$PASSWORD" >/dev/null
+"$WORK/benchctl" accounts --data-dir "$DATA" "${DBFLAG[@]}" --accounts "$WORK/accounts.json" --rate "$RATE"
 
 # The default --sync-interval (5m) backfills every account at start.
-env ${SERVER_GOGC:+GOGC=$SERVER_GOGC} GOMEMLIMIT=${MEMLIMIT:-off} TICKETNOTES_BENCH_PPROF=$PPROF "$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" --allow-private-endpoints \
+env ${SERVER_GOGC:+GOGC=$SERVER_GOGC} GOMEMLIMIT=${MEMLIMIT:-off} TICKETNOTES_BENCH_PPROF=$PPROF "$WORK/ticketnotes" --addr "$HOST:$PORT" --data-dir "$DATA" "${DBFLAG[@]}" --allow-private-endpoints \
 	>"$WORK/server.out" 2>"$WORK/server.log" &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
@@ -148,7 +151,7 @@ STATUS=$(curl -sS -o /dev/null -w '%{http_code}' -b "$JAR" -c "$JAR" \
 COOKIE=$(awk -F'\t' 'NF == 7 && ($1 !~ /^#/ || $1 ~ /^#HttpOnly_/) { printf "%s%s=%s", sep, $6, $7; sep = "; " }' "$JAR")
 curl -fsS -o /dev/null -H "Cookie: $COOKIE" "$BASE/notes"
 
-"$WORK/benchctl" wait --data-dir "$DATA" --timeout "$TIMEOUT" >"$WORK/wait.log" 2>&1 &
+"$WORK/benchctl" wait --data-dir "$DATA" "${DBFLAG[@]}" --timeout "$TIMEOUT" >"$WORK/wait.log" 2>&1 &
 WAIT_PID=$!
 PIDS+=("$WAIT_PID")
 
@@ -188,6 +191,9 @@ MAXRSS=$(awk '$3 > m { m = $3 } END { printf "%.1f", m / 1024 }' "$WORK/rss.log"
 LASTRSS=$(awk 'END { printf "%.1f", $3 / 1024 }' "$WORK/rss.log")
 SIMS_RSS=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SIMS_PID/status" 2>/dev/null || echo '?')
 DB_MB=$(du -sm "$DATA" | cut -f1)
+if [ -n "$DATABASE_URL" ]; then
+	DB_MB=$(psql "$DATABASE_URL" -Atc "SELECT pg_database_size(current_database()) / 1048576" 2>/dev/null || echo '?')
+fi
 
 echo
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(go version | awk '{ print $3 }'), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,6 +4,8 @@
 //	go run ./bench/benchctl accounts --data-dir D --accounts accounts.json --rate 1000
 //	go run ./bench/benchctl wait --data-dir D --timeout 30m
 //
+// Both take --database-url when the server runs on PostgreSQL.
+//
 // "accounts" creates the accounts bench/sims wrote (before the server
 // starts, so its backfill begins at once); "wait" prints each account's
 // progress every few seconds and exits 0 once every account's first pass
@@ -43,9 +45,10 @@ func main() {
 	}
 }
 
-// open opens the data dir's database keyed as the server keys it.
-func open(ctx context.Context, dir string) (*models.DB, error) {
-	db, err := models.Open(ctx, models.Options{DataDir: dir})
+// open opens the server's database (PostgreSQL at dbURL, else SQLite in
+// dir) keyed as the server keys it, from the key file in dir.
+func open(ctx context.Context, dir, dbURL string) (*models.DB, error) {
+	db, err := models.Open(ctx, models.Options{DataDir: dir, URL: dbURL})
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +71,7 @@ func open(ctx context.Context, dir string) (*models.DB, error) {
 func addAccounts(args []string) error {
 	fs := flag.NewFlagSet("accounts", flag.ExitOnError)
 	dir := fs.String("data-dir", "", "the server's data dir")
+	dbURL := fs.String("database-url", "", "the server's PostgreSQL URL, if it uses one")
 	file := fs.String("accounts", "", "accounts JSON written by bench/sims")
 	rate := fs.Float64("rate", 0, "requests per second per account; 0 is each vendor's default")
 	_ = fs.Parse(args)
@@ -80,7 +84,7 @@ func addAccounts(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	db, err := open(ctx, *dir)
+	db, err := open(ctx, *dir, *dbURL)
 	if err != nil {
 		return err
 	}
@@ -99,11 +103,12 @@ func addAccounts(args []string) error {
 func wait(args []string) error {
 	fs := flag.NewFlagSet("wait", flag.ExitOnError)
 	dir := fs.String("data-dir", "", "the server's data dir")
+	dbURL := fs.String("database-url", "", "the server's PostgreSQL URL, if it uses one")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	every := fs.Duration("every", 5*time.Second, "print progress this often")
 	_ = fs.Parse(args)
 	ctx := context.Background()
-	db, err := open(ctx, *dir)
+	db, err := open(ctx, *dir, *dbURL)
 	if err != nil {
 		return err
 	}
