@@ -177,8 +177,9 @@ func (h *Notes) List(c *fiber.Ctx) error {
 		return err
 	}
 	p := h.Page(c, "notes.title")
+	d.Quick = QuickRanges(h.now(), Zone(c))
 	if IsHTMX(c) && c.Get("HX-Target") == "notes-results" {
-		return Render(c, status, views.NotesResults(p, d))
+		return Render(c, status, views.NotesResultsSwap(p, d))
 	}
 	switch {
 	case c.Query("added") != "":
@@ -188,7 +189,6 @@ func (h *Notes) List(c *fiber.Ctx) error {
 	case c.Query("saved") != "":
 		p.Flash = &views.Flash{Kind: "ok", Text: p.T.T("flash.saved")}
 	}
-	d.Quick = QuickRanges(h.now(), Zone(c))
 	d.AddOpen = c.Query("add") != ""
 	return Render(c, status, views.NotesPage(p, d))
 }

@@ -97,7 +97,7 @@ func TestNotesFilterBarPresetsAndSort(t *testing.T) {
 
 	// The order: newest and oldest; relevance only while searching.
 	sortOptions := func(d *goquery.Document) (labels []string, selected string) {
-		d.Find(`form#notes-filter select#sort[name=sort] option`).Each(func(_ int, s *goquery.Selection) {
+		d.Find(`select#sort[name=sort] option`).Each(func(_ int, s *goquery.Selection) {
 			labels = append(labels, s.AttrOr("value", "")+"="+strings.TrimSpace(s.Text()))
 			if _, ok := s.Attr("selected"); ok {
 				selected = strings.TrimSpace(s.Text())
@@ -122,6 +122,21 @@ func TestNotesFilterBarPresetsAndSort(t *testing.T) {
 	_, _, times := notesOf(d)
 	if len(times) < 2 || !slices.IsSortedFunc(times, func(a, b time.Time) int { return a.Compare(b) }) {
 		t.Errorf("sort=oldest lists %d notes not oldest first: %v", len(times), times)
+	}
+
+	// An htmx filter swaps the results only; the presets' links and the
+	// orders offered follow the new filter out of band.
+	resp, partial := c.get("/notes?account=2&q=the", "HX-Request", "true", "HX-Target", "notes-results")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("htmx filter: %d", resp.StatusCode)
+	}
+	pd := doc(t, "<div id=x>"+partial+"</div>")
+	pu, err := url.Parse(pd.Find(`#range-presets[hx-swap-oob] a[data-preset="range.last7"]`).AttrOr("href", ""))
+	if err != nil || pu.Query().Get("account") != "2" || pu.Query().Get("q") != "the" {
+		t.Errorf("after an htmx filter the 7-day preset links to %v, want the new filter kept", pu)
+	}
+	if got, sel := sortOptions(pd); !slices.Contains(got, "=Best match") || sel != "Best match" {
+		t.Errorf("after an htmx search the orders are %v, selected %q", got, sel)
 	}
 
 	// In Chinese.
