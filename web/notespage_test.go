@@ -163,11 +163,17 @@ func TestNotesRowsAndChips(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	for _, n := range []providers.Note{
 		{ID: "long-1", TicketID: ticket, AccountID: 2, AuthorName: "Ada", AuthorRole: providers.RoleAgent, Body: long, ContentType: "text", CreatedAt: now.Add(-3 * time.Hour)},
-		{ID: "short-1", TicketID: ticket, AccountID: 2, AuthorName: "Bo", AuthorRole: providers.RoleCustomer, Body: "Thanks, refund received.", ContentType: "text", CreatedAt: now.Add(-2*time.Hour - 30*time.Minute)},
+		{ID: "short-1", TicketID: ticket, AccountID: 2, AuthorName: "Bo", AuthorRole: providers.RoleCustomer, Body: "Thanks, refund received.", ContentType: "text", CreatedAt: now.Add(-2*time.Hour - 30*time.Minute),
+			Attachments: []providers.Attachment{{Name: "receipt.pdf", URL: "https://files.example/receipt.pdf"}, {Name: "photo.png", URL: "https://files.example/photo.png"}}},
+		{ID: "gone-1", TicketID: ticket, AccountID: 2, AuthorName: "Cy", AuthorRole: providers.RoleAgent, Body: "Removed at the vendor.", ContentType: "text", CreatedAt: now.Add(-time.Hour)},
 	} {
 		if err := ds.db.ArchiveNoteWritten(ctx, 2, n, "Demo Admin"); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// No one here deleted it: a sync pass found it gone at the vendor.
+	if err := ds.db.ArchiveNoteDeleted(ctx, 2, ticket, "gone-1", "", now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
 	}
 	c := ds.signIn(demoAdmin)
 	setPrefs(t, c, "en", "Asia/Shanghai")
@@ -254,6 +260,23 @@ func TestNotesRowsAndChips(t *testing.T) {
 	}
 	if sr.Find(`details.fold`).Length() != 0 || sr.Find(`.note-long`).Length() != 0 {
 		t.Error("a short note is folded")
+	}
+
+	// Badges: attachments counted, deleted at the provider said so.
+	if got := strings.TrimSpace(sr.Find(`[data-testid=note-attachments]`).Text()); got != "2 attachments" {
+		t.Errorf("attachments badge %q", got)
+	}
+	if lr.Find(`[data-testid=note-attachments], [data-testid=note-deleted-vendor]`).Length() != 0 {
+		t.Error("the long note has badges it should not")
+	}
+	// The list leaves deleted notes out; the conversation shows them,
+	// badged by who deleted them.
+	if row("gone-1").Length() != 0 {
+		t.Error("the list shows a deleted note")
+	}
+	_, timeline := c.get("/tickets/2/" + ticket)
+	if got := strings.TrimSpace(doc(t, timeline).Find(`[data-testid=note][data-note-id="gone-1"] [data-testid=note-deleted-vendor]`).Text()); got != "deleted at the provider" {
+		t.Errorf("vendor-deleted badge %q", got)
 	}
 
 	// Copy link: a plain link to the note's permalink.
