@@ -739,6 +739,11 @@ func syncNow(ctx context.Context, t *testing.T, a *app) {
 	if _, ok := eval[chromedp.Void](ctx, t, `document.body.setAttribute('data-e2e-same-page', '1')`); !ok {
 		return
 	}
+	// The account is a chip; its detail, with Sync now, opens on click.
+	if !do(ctx, t, "opening the account's chip", chromedp.Click(chromedp.CSS(sel+` summary`), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS(sel+` button[data-testid="sync-now"]`))) {
+		return
+	}
 	if !do(ctx, t, "pressing Sync now", chromedp.Click(chromedp.CSS(sel+` button[data-testid="sync-now"]`), chromedp.NodeVisible)) {
 		return
 	}
@@ -747,6 +752,10 @@ func syncNow(ctx context.Context, t *testing.T, a *app) {
 	}
 	if same, _ := eval[bool](ctx, t, `document.body.getAttribute('data-e2e-same-page') === '1'`); !same {
 		t.Error("the page reloaded instead of updating the freshness line in place")
+	}
+	// The chip opened to press Sync now stays open through the re-polls.
+	if open, _ := eval[bool](ctx, t, `!!document.querySelector('`+sel+` details[open]')`); !open {
+		t.Error("the account's chip closed when the line of chips re-polled")
 	}
 }
 

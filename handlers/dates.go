@@ -45,7 +45,8 @@ func DayRange(fromStr, toStr string, loc *time.Location) (from, to time.Time, ba
 	return from, to, ""
 }
 
-// QuickRanges returns today, the last 7 and 30 days and this month in loc.
+// QuickRanges returns the date presets in loc: today, the last 7, 30 and
+// 90 days (today included) and this month.
 func QuickRanges(now time.Time, loc *time.Location) []views.QuickPick {
 	today := now.In(loc)
 	day := func(t time.Time) string { return t.Format(time.DateOnly) }
@@ -54,6 +55,7 @@ func QuickRanges(now time.Time, loc *time.Location) []views.QuickPick {
 		{Label: "range.today", From: day(today), To: day(today)},
 		{Label: "range.last7", From: day(today.AddDate(0, 0, -6)), To: day(today)},
 		{Label: "range.last30", From: day(today.AddDate(0, 0, -29)), To: day(today)},
+		{Label: "range.last90", From: day(today.AddDate(0, 0, -89)), To: day(today)},
 		{Label: "range.month", From: day(first), To: day(today)},
 	}
 }

@@ -42,6 +42,7 @@ type Archive interface {
 	TicketNotes(ctx context.Context, account uint, ticket string) ([]models.ArchivedNote, error)
 	ArchivedNoteByID(ctx context.Context, account uint, ticket, note string) (*models.ArchivedNote, error)
 	ArchivedTicket(ctx context.Context, account uint, ticket string) (*models.ArchivedTicket, error)
+	TicketTitles(ctx context.Context, refs []models.TicketRef) (map[models.TicketRef]string, error)
 	NoteVersions(ctx context.Context, account uint, ticket, note string) ([]models.NoteVersion, error)
 	ArchiveNoteWritten(ctx context.Context, account uint, note providers.Note, actor string) error
 	ArchiveNoteDeleted(ctx context.Context, account uint, ticket, noteID, actor string, at time.Time) error
@@ -176,8 +177,9 @@ func (h *Notes) List(c *fiber.Ctx) error {
 		return err
 	}
 	p := h.Page(c, "notes.title")
+	d.Quick = QuickRanges(h.now(), Zone(c))
 	if IsHTMX(c) && c.Get("HX-Target") == "notes-results" {
-		return Render(c, status, views.NotesResults(p, d))
+		return Render(c, status, views.NotesResultsSwap(p, d))
 	}
 	switch {
 	case c.Query("added") != "":
@@ -187,7 +189,7 @@ func (h *Notes) List(c *fiber.Ctx) error {
 	case c.Query("saved") != "":
 		p.Flash = &views.Flash{Kind: "ok", Text: p.T.T("flash.saved")}
 	}
-	d.Quick = QuickRanges(h.now(), Zone(c))
+	d.AddOpen = c.Query("add") != ""
 	return Render(c, status, views.NotesPage(p, d))
 }
 
@@ -298,7 +300,33 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 		}
 		d.Notes = append(d.Notes, it)
 	}
+	// Titles for the page shown only: an export does not show them.
+	if paged {
+		if err := h.titles(ctx, d.Notes); err != nil {
+			return d, 0, err
+		}
+	}
 	return d, http.StatusOK, h.attribute(c, d.Notes)
+}
+
+// titles puts each note's ticket title beside it, read for the whole page
+// in one query.
+func (h *Notes) titles(ctx context.Context, items []views.NoteItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	refs := make([]models.TicketRef, len(items))
+	for i, it := range items {
+		refs[i] = models.TicketRef{Account: it.Note.AccountID, Ticket: it.Note.TicketID}
+	}
+	titles, err := h.archive.TicketTitles(ctx, refs)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		items[i].TicketTitle = titles[refs[i]]
+	}
+	return nil
 }
 
 // accountStatus is one account's line beside the results: how many of the

@@ -13,3 +13,13 @@ const accountColors = 8
 func AccountColor(id uint) string {
 	return "acct-" + strconv.FormatUint(uint64(id%accountColors), 10)
 }
+
+// accountColorOf is AccountColor of an account id as a form carries it;
+// an id that is not a number gets no colour class.
+func accountColorOf(id string) string {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return ""
+	}
+	return AccountColor(uint(n))
+}

@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 
@@ -119,7 +121,44 @@ type NoteItem struct {
 	// Marks is models.Highlight(Note.Body, Search) when the list read it
 	// already (a kept page carries it); nil otherwise.
 	Marks []models.Segment
+	// TicketTitle is the ticket's title as the archive has it ("" when
+	// unknown); the list shows it beside the ticket id.
+	TicketTitle string
 }
+
+// OpenURL is the conversation opened at this note: the ticket's page with
+// the note named (and the list's search, so the conversation can mark it
+// too) and its element as the fragment, so the browser scrolls to it even
+// without JavaScript.
+func (n NoteItem) OpenURL() string {
+	v := url.Values{"note": {n.Note.ID}}
+	if n.Search != "" {
+		v.Set("q", n.Search)
+	}
+	return TicketPath(n.Note.AccountID, n.Note.TicketID) + "?" + v.Encode() + "#" + n.DOMID()
+}
+
+// Permalink is the note's lasting address: the conversation at the note,
+// without the search of the list it was found in.
+func (n NoteItem) Permalink() string {
+	return TicketPath(n.Note.AccountID, n.Note.TicketID) + "?" + url.Values{"note": {n.Note.ID}}.Encode() + "#" + n.DOMID()
+}
+
+// Folding limits: a note longer than this many characters or lines shows
+// folded in the list, with "show more".
+const (
+	foldRunes = 600
+	foldLines = 8
+)
+
+// Long reports whether the note is long enough to fold in the list.
+func (n NoteItem) Long() bool {
+	return utf8.RuneCountInString(n.Note.Body) > foldRunes || strings.Count(n.Note.Body, "\n") >= foldLines
+}
+
+// DeletedAtVendor reports whether a sync pass found the note gone at the
+// vendor (rather than it being deleted here).
+func (n NoteItem) DeletedAtVendor() bool { return n.Deleted != nil && n.Deleted.By == "" }
 
 // Edited reports whether the note was changed after it was written.
 func (n NoteItem) Edited() bool {
@@ -198,6 +237,54 @@ type NotesData struct {
 	Quick     []QuickPick
 	Add       AddForm
 	FormToken string
+	// AddOpen shows the add form unfolded: the page was asked for with
+	// add=1 (the "Add a note" link, which works without JavaScript).
+	AddOpen bool
+}
+
+// CurrentQuick is the index in Quick of the first preset the list's range
+// is, -1 for a custom range.
+func (d NotesData) CurrentQuick() int {
+	for i, r := range d.Quick {
+		if r.From == d.Query.From && r.To == d.Query.To {
+			return i
+		}
+	}
+	return -1
+}
+
+// AddURL is this list with the add form unfolded and scrolled to.
+func (d NotesData) AddURL() string {
+	v := d.Query.Values()
+	v.Set("add", "1")
+	return "/notes?" + v.Encode() + "#add-note"
+}
+
+// SortOption is one choice of the sort select.
+type SortOption struct {
+	Value    string // "" for the default order
+	Label    string // message id
+	Selected bool
+}
+
+// SortOptions are the orders the list offers: relevance only while
+// searching. The default order submits as "", so a search typed after
+// browsing gets relevance, not the newest-first it replaced.
+func (d NotesData) SortOptions() []SortOption {
+	def := "newest"
+	names := []string{"newest", "oldest"}
+	if d.Query.Text != "" {
+		def, names = "relevance", []string{"relevance", "newest", "oldest"}
+	}
+	out := make([]SortOption, 0, len(names))
+	for _, s := range names {
+		v := s
+		if s == def {
+			v = ""
+		}
+		out = append(out, SortOption{Value: v, Label: "notes.sort." + s, Selected: d.SortIs(s)})
+	}
+	return out
 }
 
 // HasNext reports whether another page follows.

@@ -31,7 +31,7 @@ func totalOf(t *testing.T, s *goquery.Selection) int {
 
 // statusCount is the "N notes" count beside account id in the statuses.
 func statusCount(s *goquery.Selection, id string) string {
-	return strings.TrimSpace(s.Find(`[data-testid=account-status][data-account-id="` + id + `"] .badge-ok`).First().Text())
+	return strings.TrimSpace(s.Find(`[data-testid=account-status][data-account-id="` + id + `"] [data-testid=account-count]`).First().Text())
 }
 
 func TestExportLinksFollowAnHTMXFilter(t *testing.T) {
