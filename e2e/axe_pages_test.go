@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// axeRun is how long TestAxe may take as a whole: every page twice, on a
+// shared machine.
+const axeRun = 8 * time.Minute
+
+// TestAxe checks every page of the dashboard with axe-core in the light and
+// the dark colour scheme (see checkAccessible): signed out, then as the
+// demo admin after an edit (so the audit log has a diff to expand and the
+// note a history) and a deletion at the vendor (so the conversation shows
+// a deleted note). With TICKETNOTES_SCREENSHOTS set it also saves the
+// notes page and the conversation at 1280×900 and 390×844 in both schemes.
+func TestAxe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), axeRun)
+	defer cancel()
+	a := startApp(t)
+	b := startBrowser(t, ctx)
+	t.Run("sign-in", func(t *testing.T) { checkAccessible(b.step(t), t, a, "/login", "") })
+	if !t.Run("sign in as the demo admin", func(t *testing.T) { signIn(b.step(t), t, a) }) {
+		t.FailNow()
+	}
+	var f flow
+	if !t.Run("edit a note", func(t *testing.T) { editNote(b.step(t), t, a, &f) }) || f.editedID == "" {
+		t.FailNow()
+	}
+	// Another note of the edited one's ticket goes at the vendor.
+	for _, n := range a.demo.Sandbox.Sendbird.Notes() {
+		if strconv.FormatInt(n.TicketID, 10) == f.ticket && strconv.FormatInt(n.ID, 10) != f.editedID {
+			if err := a.demo.Sandbox.Sendbird.RemoveNote(n.ID); err != nil {
+				t.Fatal(err)
+			}
+			f.deletedID = strconv.FormatInt(n.ID, 10)
+			break
+		}
+	}
+	a.sync(t)
+
+	from := time.Now().AddDate(0, 0, -2).Format(time.DateOnly)
+	to := time.Now().Format(time.DateOnly)
+	conv := conversationPath(a, &f) + "?" + url.Values{"note": {f.editedID}, "q": {"edit"}}.Encode()
+	const openAll = `document.querySelectorAll('details').forEach(d => { d.open = true; })`
+	const openEdit = `document.querySelector('[data-testid="audit-row"][data-action="note.update"] details').open = true`
+	const openKeys = `document.querySelector('[data-keys-open]').click()`
+	pages := []struct{ name, path, prepare string }{
+		{"notes", "/notes", ""},
+		{"notes with every detail open", "/notes", openAll},
+		{"notes searching", "/notes?q=edit", ""},
+		{"notes in a narrow range", "/notes?" + url.Values{"from": {from}, "to": {to}}.Encode(), ""},
+		{"keyboard shortcuts", "/notes", openKeys},
+		{"conversation from a search result", conv, ""},
+		{"conversation print view", conversationPath(a, &f) + "/print", ""},
+		{"audit with a diff expanded", "/audit", openEdit},
+		{"audit with every detail expanded", "/audit", openAll},
+		{"audit verification", "/audit/verify", ""},
+		{"note history", historyPath(&f), ""},
+		{"accounts", "/accounts", ""},
+		{"account settings", "/accounts/" + sendbirdID + "/edit", ""},
+		{"new account", "/accounts/new", ""},
+		{"users", "/users", ""},
+		{"new user", "/users/new", ""},
+		{"user settings", "/users/1/edit", ""},
+		{"preferences", "/preferences", ""},
+	}
+	for _, p := range pages {
+		t.Run(p.name, func(t *testing.T) { checkAccessible(b.step(t), t, a, p.path, p.prepare) })
+	}
+	if problems := b.takeProblems(); len(problems) > 0 {
+		t.Errorf("the pages reported: %q", problems)
+	}
+
+	shots := os.Getenv("TICKETNOTES_SCREENSHOTS")
+	if shots == "" {
+		return
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("screenshots", func(t *testing.T) {
+		for _, scheme := range schemes {
+			for _, s := range []struct {
+				name, path, prepare string
+			}{
+				{"notes", "/notes", ""},
+				{"search", "/notes?q=edit", ""},
+				{"conversation", conv, ""},
+				{"keys", "/notes", openKeys},
+				{"audit", "/audit", openEdit},
+			} {
+				for _, size := range [][2]int64{{1280, 900}, {390, 844}} {
+					ctx := b.step(t)
+					if !setScheme(ctx, t, scheme) {
+						return
+					}
+					name := s.name + "-" + strconv.FormatInt(size[0], 10) + "-" + scheme + ".png"
+					screenshotAt(ctx, t, a, shots, s.path, name, size[0], size[1], s.prepare)
+				}
+			}
+		}
+		setScheme(b.step(t), t, "light")
+	})
+}
