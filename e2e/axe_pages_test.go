@@ -4,9 +4,12 @@ import (
 	"context"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // axeRun is how long TestAxe may take as a whole: every page twice, on a
@@ -92,7 +95,6 @@ func TestAxe(t *testing.T) {
 				{"notes", "/notes", ""},
 				{"search", "/notes?q=edit", ""},
 				{"conversation", conv, ""},
-				{"keys", "/notes", openKeys},
 				{"audit", "/audit", openEdit},
 			} {
 				for _, size := range [][2]int64{{1280, 900}, {390, 844}} {
@@ -105,6 +107,28 @@ func TestAxe(t *testing.T) {
 				}
 			}
 		}
-		setScheme(b.step(t), t, "light")
+		// The overlay as the screen shows it (a full page would shrink it
+		// to nothing).
+		for _, scheme := range schemes {
+			for _, size := range [][2]int64{{1280, 900}, {390, 844}} {
+				ctx := b.step(t)
+				if !setScheme(ctx, t, scheme) || !do(ctx, t, "setting the viewport", chromedp.EmulateViewport(size[0], size[1])) || !open(ctx, t, a, "/notes") {
+					return
+				}
+				if _, ok := eval[chromedp.Void](ctx, t, openKeys); !ok {
+					return
+				}
+				png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(shots, "keys-"+strconv.FormatInt(size[0], 10)+"-"+scheme+".png"), png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		ctx := b.step(t)
+		setScheme(ctx, t, "light")
+		do(ctx, t, "resetting the viewport", chromedp.EmulateViewport(1280, 900))
 	})
 }

@@ -62,9 +62,9 @@ func pressKey(ctx context.Context, t *testing.T, key string) bool {
 // focuses the search and Esc leaves it, j j focuses the second note,
 // Enter opens its conversation at that note (targeted, marked), Back
 // returns, "?" opens the overlay with focus inside it and Esc closes it,
-// the footer's button opens it too, e opens an admin's inline edit and Esc
-// cancels it,
-// handing focus back; keys typed into a field stay in the field.
+// the footer's button opens it too and gets focus back, e opens an
+// admin's inline edit and Esc cancels it; keys typed into a field stay in
+// the field.
 func TestKeyboard(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wholeRun)
 	defer cancel()
