@@ -76,6 +76,18 @@ func TestAxe(t *testing.T) {
 	for _, p := range pages {
 		t.Run(p.name, func(t *testing.T) { checkAccessible(b.step(t), t, a, p.path, p.prepare) })
 	}
+	// The pages whose text this work changed, in Chinese.
+	zh := t.Run("switch to Chinese", func(t *testing.T) { setLanguage(b.step(t), t, a, "zh-Hans") })
+	if zh {
+		for _, p := range []struct{ name, path, prepare string }{
+			{"notes", "/notes", ""},
+			{"keyboard shortcuts", "/notes", openKeys},
+			{"conversation from a search result", conv, ""},
+			{"audit with a diff expanded", "/audit", openEdit},
+		} {
+			t.Run("zh "+p.name, func(t *testing.T) { checkAccessible(b.step(t), t, a, p.path, p.prepare) })
+		}
+	}
 	if problems := b.takeProblems(); len(problems) > 0 {
 		t.Errorf("the pages reported: %q", problems)
 	}
@@ -88,47 +100,79 @@ func TestAxe(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("screenshots", func(t *testing.T) {
-		for _, scheme := range schemes {
-			for _, s := range []struct {
-				name, path, prepare string
-			}{
-				{"notes", "/notes", ""},
-				{"search", "/notes?q=edit", ""},
-				{"conversation", conv, ""},
-				{"audit", "/audit", openEdit},
-			} {
-				for _, size := range [][2]int64{{1280, 900}, {390, 844}} {
-					ctx := b.step(t)
-					if !setScheme(ctx, t, scheme) {
-						return
-					}
-					name := s.name + "-" + strconv.FormatInt(size[0], 10) + "-" + scheme + ".png"
-					screenshotAt(ctx, t, a, shots, s.path, name, size[0], size[1], s.prepare)
-				}
-			}
+		langs := []string{"en"}
+		if zh {
+			langs = append(langs, "zh-Hans")
 		}
-		// The overlay as the screen shows it (a full page would shrink it
-		// to nothing).
-		for _, scheme := range schemes {
+		for _, lang := range langs {
+			if !t.Run("language "+lang, func(t *testing.T) { setLanguage(b.step(t), t, a, lang) }) {
+				return
+			}
+			shootAll(t, b, a, shots, lang, conv, openEdit, openKeys)
+		}
+	})
+}
+
+// shootAll saves the notes page, a search, the conversation opened from
+// it, the audit log with a diff open and the keys overlay, in both schemes
+// at both sizes, their names ending in lang.
+func shootAll(t *testing.T, b *browser, a *app, shots, lang, conv, openEdit, openKeys string) {
+	for _, scheme := range schemes {
+		for _, s := range []struct {
+			name, path, prepare string
+		}{
+			{"notes", "/notes", ""},
+			{"search", "/notes?q=edit", ""},
+			{"conversation", conv, ""},
+			{"audit", "/audit", openEdit},
+		} {
 			for _, size := range [][2]int64{{1280, 900}, {390, 844}} {
 				ctx := b.step(t)
-				if !setScheme(ctx, t, scheme) || !do(ctx, t, "setting the viewport", chromedp.EmulateViewport(size[0], size[1])) || !open(ctx, t, a, "/notes") {
+				if !setScheme(ctx, t, scheme) {
 					return
 				}
-				if _, ok := eval[chromedp.Void](ctx, t, openKeys); !ok {
-					return
-				}
-				png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(shots, "keys-"+strconv.FormatInt(size[0], 10)+"-"+scheme+".png"), png, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				name := s.name + "-" + strconv.FormatInt(size[0], 10) + "-" + scheme + "-" + lang + ".png"
+				screenshotAt(ctx, t, a, shots, s.path, name, size[0], size[1], s.prepare)
 			}
 		}
-		ctx := b.step(t)
-		setScheme(ctx, t, "light")
-		do(ctx, t, "resetting the viewport", chromedp.EmulateViewport(1280, 900))
-	})
+	}
+	// The overlay as the screen shows it (a full page would shrink it
+	// to nothing).
+	for _, scheme := range schemes {
+		for _, size := range [][2]int64{{1280, 900}, {390, 844}} {
+			ctx := b.step(t)
+			if !setScheme(ctx, t, scheme) || !do(ctx, t, "setting the viewport", chromedp.EmulateViewport(size[0], size[1])) || !open(ctx, t, a, "/notes") {
+				return
+			}
+			if _, ok := eval[chromedp.Void](ctx, t, openKeys); !ok {
+				return
+			}
+			png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(shots, "keys-"+strconv.FormatInt(size[0], 10)+"-"+scheme+"-"+lang+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ctx := b.step(t)
+	setScheme(ctx, t, "light")
+	do(ctx, t, "resetting the viewport", chromedp.EmulateViewport(1280, 900))
+}
+
+// setLanguage saves lang on the preferences form, as a person would.
+func setLanguage(ctx context.Context, t *testing.T, a *app, lang string) {
+	if !open(ctx, t, a, "/preferences") {
+		return
+	}
+	if !choose(ctx, t, "#lang", lang) {
+		return
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form[action="/preferences"] button[type="submit"]`), chromedp.NodeVisible)); err != nil {
+		t.Fatalf("saving the preferences: %v", err)
+	}
+	if got, ok := eval[string](ctx, t, `document.documentElement.lang`); !ok || got != lang {
+		t.Fatalf("after saving %s the page is in %q", lang, got)
+	}
 }
