@@ -29,10 +29,26 @@ type violation struct {
 	Targets []string `json:"targets"`
 }
 
+// schemes are the colour schemes every page is checked in: the page
+// follows prefers-color-scheme, so each must pass on its own.
+var schemes = []string{"light", "dark"}
+
+// setScheme makes the tab report prefers-color-scheme: scheme.
+func setScheme(ctx context.Context, t *testing.T, scheme string) bool {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
+		t.Errorf("emulating prefers-color-scheme: %s: %v", scheme, err)
+		return false
+	}
+	return true
+}
+
 // checkAccessible loads path with the page's CSP bypassed (so the injected
 // axe-core may run), runs prepare (JavaScript that opens what a person
-// would open, or ""), runs axe and fails on every violation, whatever its
-// impact. It also fails on message ids shown untranslated.
+// would open, or ""), runs axe in the light and in the dark colour scheme
+// and fails on every violation, whatever its impact. It also fails on
+// message ids shown untranslated.
 func checkAccessible(ctx context.Context, t *testing.T, a *app, path, prepare string) {
 	t.Helper()
 	if _, err := chromedp.Call(ctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
@@ -58,15 +74,31 @@ func checkAccessible(ctx context.Context, t *testing.T, a *app, path, prepare st
 	if _, ok := eval[chromedp.Void](ctx, t, axeJS); !ok {
 		return
 	}
-	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
-		id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.length,
-		targets: v.nodes.slice(0, 3).map(n => JSON.stringify(n.target)),
-	})))`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("axe.run on %s: %v", path, err)
-	}
-	for _, v := range vs {
-		t.Errorf("%s: axe %s (%s): %s — %d element(s), first: %s", path, v.ID, v.Impact, v.Help, v.Nodes, strings.Join(v.Targets, " "))
+	// The next page starts light again, as a browser without a preference.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		setScheme(ctx, t, "light")
+	}()
+	for _, scheme := range schemes {
+		if !setScheme(ctx, t, scheme) {
+			return
+		}
+		// The scheme is the one asked for: the stylesheet follows it.
+		if got, ok := eval[bool](ctx, t, `matchMedia('(prefers-color-scheme: dark)').matches`); !ok || got != (scheme == "dark") {
+			t.Errorf("%s: prefers-color-scheme: dark matches %v in the %s scheme", path, got, scheme)
+			return
+		}
+		vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
+			id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.length,
+			targets: v.nodes.slice(0, 3).map(n => JSON.stringify(n.target)),
+		})))`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("axe.run on %s (%s): %v", path, scheme, err)
+		}
+		for _, v := range vs {
+			t.Errorf("%s (%s): axe %s (%s): %s — %d element(s), first: %s", path, scheme, v.ID, v.Impact, v.Help, v.Nodes, strings.Join(v.Targets, " "))
+		}
 	}
 }
 

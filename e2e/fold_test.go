@@ -49,23 +49,6 @@ func TestFirstNoteAboveTheFold(t *testing.T) {
 	}
 }
 
-// setLanguage saves the signed-in user's language on the preferences form.
-func setLanguage(ctx context.Context, t *testing.T, a *app, lang string) {
-	t.Helper()
-	if !open(ctx, t, a, "/preferences") {
-		return
-	}
-	if !choose(ctx, t, "#lang", lang) {
-		return
-	}
-	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form[action="/preferences"] button[type="submit"]`), chromedp.NodeVisible)); err != nil {
-		t.Fatalf("saving the preferences: %v", err)
-	}
-	if got, _ := eval[string](ctx, t, `document.documentElement.lang`); got != lang {
-		t.Errorf("after choosing %s the page's language is %q", lang, got)
-	}
-}
-
 // firstNoteInView loads path at width×height and checks the first note's
 // box lies inside the viewport as loaded; shot, unless "", is where the
 // screen as loaded is saved.

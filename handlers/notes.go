@@ -878,6 +878,7 @@ func (h *Notes) Conversation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	focus(c, &d)
 	p := h.Page(c, "conversation.title")
 	if c.Query("added") != "" {
 		p.Flash = &views.Flash{Kind: "ok", Text: p.T.T("flash.note_added")}
@@ -902,6 +903,7 @@ func (h *Notes) Timeline(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	focus(c, &d)
 	return Render(c, status, views.Timeline(h.Page(c, "conversation.title"), d, false))
 }
 

@@ -46,7 +46,144 @@
     if (el) { ev.preventDefault(); window.print(); }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { fillZone(document); });
+  // Keyboard shortcuts (the overlay in the layout lists them): j / k move
+  // between the notes, Enter opens the focused note's conversation at that
+  // note, e edits it, / focuses the search, Esc leaves the search, ? shows
+  // the overlay. Nothing happens while typing or with Ctrl, Alt or Meta.
+  var lastNote = null;
+
+  function typing(el) {
+    if (!el || !el.tagName) { return false; }
+    var tag = el.tagName;
+    return el.isContentEditable || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
+  }
+
+  function noteRows() {
+    return Array.prototype.filter.call(document.querySelectorAll('article.note[data-testid="note"]'), function (el) {
+      return el.offsetParent !== null || el.getClientRects().length > 0;
+    });
+  }
+
+  function currentNote() {
+    var a = document.activeElement;
+    var el = a && a.closest ? a.closest('article.note[data-testid="note"]') : null;
+    if (el) { return el; }
+    return lastNote && document.contains(lastNote) ? lastNote : null;
+  }
+
+  function focusNote(el) {
+    if (!el.hasAttribute("tabindex")) { el.setAttribute("tabindex", "-1"); }
+    el.focus({ preventScroll: true });
+    el.scrollIntoView({ block: "nearest" });
+    lastNote = el;
+  }
+
+  function moveNote(step) {
+    var rows = noteRows();
+    if (!rows.length) { return false; }
+    var i = rows.indexOf(currentNote());
+    if (i < 0) {
+      i = step > 0 ? 0 : rows.length - 1;
+    } else {
+      i = Math.min(rows.length - 1, Math.max(0, i + step));
+    }
+    focusNote(rows[i]);
+    return true;
+  }
+
+  // openNote follows the note's conversation link. A link that does not
+  // name the note yet gets ?note= and the note's fragment, and the list's
+  // search, so the conversation opens at the note with its matches marked.
+  function openNote(el) {
+    var link = el.querySelector("a[data-open]");
+    if (!link) { return false; }
+    var u = new URL(link.href, location.href);
+    var id = el.getAttribute("data-note-id");
+    if (id && !u.searchParams.has("note")) { u.searchParams.set("note", id); }
+    var q = new URLSearchParams(location.search).get("q");
+    if (q && !u.searchParams.has("q")) { u.searchParams.set("q", q); }
+    if (!u.hash && el.id) { u.hash = el.id; }
+    location.assign(u.toString());
+    return true;
+  }
+
+  function keysDialog() { return document.getElementById("keys-help"); }
+
+  var keysOpener = null;
+  function toggleKeys(opener) {
+    var d = keysDialog();
+    if (!d || typeof d.showModal !== "function") { return false; }
+    if (d.open) { d.close(); return true; }
+    keysOpener = opener || document.activeElement;
+    d.showModal();
+    return true;
+  }
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.defaultPrevented || ev.ctrlKey || ev.altKey || ev.metaKey || ev.isComposing) { return; }
+    var t = ev.target;
+    if (ev.key === "Escape" && t && t.id === "q") { t.blur(); ev.preventDefault(); return; }
+    if (typing(t)) { return; }
+    var d = keysDialog();
+    if (d && d.open) {
+      if (ev.key === "?") { ev.preventDefault(); d.close(); }
+      return; // the dialog's own Esc and Tab handling
+    }
+    var done = false;
+    switch (ev.key) {
+      case "j": done = moveNote(1); break;
+      case "k": done = moveNote(-1); break;
+      case "Enter":
+        // Only on the row itself: on a link or button inside it Enter does
+        // what that control does.
+        if (t && t.matches && t.matches('article.note[data-testid="note"]')) { done = openNote(t); }
+        break;
+      case "e": {
+        var n = currentNote();
+        var edit = n ? n.querySelector('[data-testid="note-edit"]') : null;
+        if (edit) { edit.click(); done = true; }
+        break;
+      }
+      case "/": {
+        var q = document.getElementById("q");
+        if (q) { q.focus(); q.select(); done = true; }
+        break;
+      }
+      case "?": done = toggleKeys(null); break;
+    }
+    if (done) { ev.preventDefault(); }
+  });
+
+  document.addEventListener("click", function (ev) {
+    var el = ev.target && ev.target.closest ? ev.target.closest("[data-keys-open]") : null;
+    if (el) { ev.preventDefault(); toggleKeys(el); }
+  });
+
+  // Focus goes back where it was when the overlay closes (Esc, the button).
+  function watchKeys() {
+    var d = keysDialog();
+    if (!d) { return; }
+    d.addEventListener("close", function () {
+      if (keysOpener && document.contains(keysOpener) && keysOpener.focus) { keysOpener.focus(); }
+      keysOpener = null;
+    });
+    // The footer's button only shows where the script runs: the keys need it.
+    document.querySelectorAll("[data-keys-only]").forEach(function (el) { el.hidden = false; });
+  }
+
+  // A conversation opened at a note (?note=) without its fragment scrolls
+  // to it; with the fragment the browser already has.
+  function scrollToTarget() {
+    if (location.hash) { return; }
+    var row = document.querySelector("[data-target-note]");
+    if (row) { row.scrollIntoView({ block: "center" }); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    fillZone(document);
+    watchKeys();
+    scrollToTarget();
+  });
 })();
 
 // Notes page (issue 10). Every control here is a plain link first; this

@@ -356,6 +356,9 @@ type ConversationData struct {
 	Title, Status string
 	Closed        bool
 	Unknown       bool
+	// Target is the note id the page was opened at (?note=), Search the
+	// search whose matches the notes mark (?q=); both may be empty.
+	Target, Search string
 }
 
 // timelinePoll makes the timeline reload itself once, three seconds after
@@ -364,7 +367,7 @@ func timelinePoll(d ConversationData, poll bool) templ.Attributes {
 	if !poll {
 		return templ.Attributes{}
 	}
-	return templ.Attributes{"hx-get": d.Path("/timeline"), "hx-trigger": "load delay:3s", "hx-swap": "outerHTML"}
+	return templ.Attributes{"hx-get": d.Path("/timeline") + d.Focus(), "hx-trigger": "load delay:3s", "hx-swap": "outerHTML"}
 }
 
 // Path is the conversation's URL plus suffix.

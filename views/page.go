@@ -130,3 +130,18 @@ func (p Page) Ago(t time.Time) string {
 	}
 	return p.T.N("ago.days", int(d/(24*time.Hour)))
 }
+
+// shortcut is one key of the keyboard overlay: the key as printed on the
+// keycap and the message id of what it does.
+type shortcut struct{ key, what string }
+
+// shortcuts are the keys static/app.js handles, in the overlay's order.
+var shortcuts = []shortcut{
+	{"j", "keys.next"},
+	{"k", "keys.prev"},
+	{"Enter", "keys.open_note"},
+	{"e", "keys.edit"},
+	{"/", "keys.search"},
+	{"Esc", "keys.escape"},
+	{"?", "keys.help"},
+}
