@@ -237,3 +237,46 @@ func TestEngineTakesOverAnExpiredLease(t *testing.T) {
 	}
 	w.checkExact(t, aliID)
 }
+
+// A pass run directly (`ticketnotes sync`) takes the "sync now" pending
+// from before it when it covers it: any request for a full pass, a plain
+// request for any pass; a full request stays for a plain pass.
+func TestPassTakesThePendingRequest(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{client: fast})
+	e := w.engine(t, Options{})
+	ctx := ctxT(t, time.Minute)
+	pending := func() Request {
+		t.Helper()
+		r, err := w.store.SyncRequest(ctx, fsID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if err := e.SyncNow(fsID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Pass(ctx, fsID, false); err != nil {
+		t.Fatal(err)
+	}
+	if r := pending(); !r.Pending() || !r.Full {
+		t.Fatalf("after a plain pass the full request is %+v, want it pending", r)
+	}
+	if _, err := e.Pass(ctx, fsID, true); err != nil {
+		t.Fatal(err)
+	}
+	if r := pending(); r.Pending() {
+		t.Fatalf("after a full pass the request is %+v, want it taken", r)
+	}
+	if err := e.SyncNow(fsID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Pass(ctx, fsID, false); err != nil {
+		t.Fatal(err)
+	}
+	if r := pending(); r.Pending() {
+		t.Fatalf("after a pass the plain request is %+v, want it taken", r)
+	}
+	w.checkExact(t, fsID)
+}
