@@ -318,7 +318,7 @@ func TestTwoInstancesSyncNowRunsOnce(t *testing.T) {
 	t.Parallel()
 	sim := alibabasim.New(alibabasim.Options{Seed: 4, Notes: 200, Tickets: 30, Days: 30})
 	// Slow enough that the second press lands inside the pass.
-	sim.Faults.SetLatency(60 * time.Millisecond)
+	sim.Faults.SetLatency(150 * time.Millisecond)
 	var count passCounter
 	simSrv := httptest.NewServer(count.wrap(sim))
 	t.Cleanup(simSrv.Close)

@@ -206,7 +206,11 @@ func (e *Engine) Remove(id uint) {
 // Run schedules every account's passes, one goroutine per account so one
 // failing or slow account never delays another, until ctx ends; it then
 // waits for the running passes to stop (each keeps its checkpoint) and
-// returns nil.
+// returns nil. Several engines may Run over one store (instances on one
+// database): whether a pass is due is decided under the account's lease
+// from the state in the store, so between them they make one pass per
+// Interval, run each SyncNow once, and take over a pass whose engine died
+// once its lease runs out.
 func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.runCtx = ctx
