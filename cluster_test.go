@@ -285,30 +285,39 @@ func (c *passCounter) passes() []time.Time {
 func TestTwoInstancesOnePassPerInterval(t *testing.T) {
 	needPostgres(t)
 	t.Parallel()
-	sim := alibabasim.New(alibabasim.Options{Seed: 3, Notes: 120, Tickets: 12, Days: 30})
-	var count passCounter
-	simSrv := httptest.NewServer(count.wrap(sim))
-	t.Cleanup(simSrv.Close)
-	loc, _, _ := clusterDB(t, sim.Account(simSrv.URL))
+	var accts []providers.Account
+	counts := make([]*passCounter, 2)
+	for i := range counts {
+		sim := alibabasim.New(alibabasim.Options{Seed: int64(3 + i), Notes: 120, Tickets: 12, Days: 30})
+		counts[i] = &passCounter{}
+		simSrv := httptest.NewServer(counts[i].wrap(sim))
+		t.Cleanup(simSrv.Close)
+		a := sim.Account(simSrv.URL)
+		a.Name = fmt.Sprintf("%s %d", a.Name, i)
+		accts = append(accts, a)
+	}
+	loc, _, _ := clusterDB(t, accts...)
 	const interval = 2 * time.Second
 	start := time.Now()
 	startInstance(t, loc, interval)
 	startInstance(t, loc, interval)
 	time.Sleep(6*interval + interval/2)
 	elapsed := time.Since(start)
-	passes := count.passes()
-	if len(passes) < 3 {
-		t.Fatalf("%d passes in %v, want the backfill and scheduled ones", len(passes), elapsed)
-	}
-	for i := 1; i < len(passes); i++ {
-		if gap := passes[i].Sub(passes[i-1]); gap < interval {
-			t.Errorf("pass %d began %v after pass %d, want at least the interval %v", i, gap, i-1, interval)
+	for n, count := range counts {
+		passes := count.passes()
+		if len(passes) < 3 {
+			t.Fatalf("account %d: %d passes in %v, want the backfill and scheduled ones", n, len(passes), elapsed)
 		}
+		for i := 1; i < len(passes); i++ {
+			if gap := passes[i].Sub(passes[i-1]); gap < interval {
+				t.Errorf("account %d: pass %d began %v after pass %d, want at least the interval %v", n, i, gap, i-1, interval)
+			}
+		}
+		if most := int(elapsed/interval) + 1; len(passes) > most {
+			t.Errorf("account %d: %d passes in %v: more than one per %v", n, len(passes), elapsed, interval)
+		}
+		t.Logf("account %d: %d passes in %v", n, len(passes), elapsed)
 	}
-	if most := int(elapsed/interval) + 1; len(passes) > most {
-		t.Errorf("%d passes in %v: more than one per %v", len(passes), elapsed, interval)
-	}
-	t.Logf("%d passes in %v", len(passes), elapsed)
 }
 
 // "Sync now" pressed on one instance runs exactly once across both; pressed
