@@ -48,6 +48,7 @@ var migrations = []migration{
 	{ID: 5, Name: "archive hour counts cover", Up: migrateHourCountsCover},
 	{ID: 6, Name: "archive search newest first", Up: migrateSearchNewestFirst},
 	{ID: 7, Name: "archive firm generation", Up: migrateFirmGeneration},
+	{ID: 8, Name: "sync requests", Up: migrateSyncRequests},
 }
 
 // SchemaVersion is the newest schema version this build knows.

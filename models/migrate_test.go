@@ -77,7 +77,7 @@ func TestMigrateFromEmpty(t *testing.T) {
 	}
 	schema := schemaOf(t, rawDB(t, dir))
 	names := []string{"users", "accounts", "archive_tickets", "archive_notes", "note_versions",
-		"sync_states", "archive_counts", "archive_notes_created"}
+		"sync_states", "sync_requests", "archive_counts", "archive_notes_created"}
 	if modelstest.Postgres() {
 		// The search index is a GIN index over the notes' tokens.
 		names = append(names, "archive_notes_tokens")

@@ -30,6 +30,9 @@ const (
 	DefaultOverlap  = time.Hour
 	DefaultLeaseTTL = time.Minute
 	DefaultWorkers  = 8
+	// DefaultPoll is how often Run looks at the shared sync state at most;
+	// Options.Poll is also capped at a third of LeaseTTL.
+	DefaultPoll = 5 * time.Second
 )
 
 // Errors of the engine's own making.
@@ -49,9 +52,15 @@ var (
 // Options tune an Engine. Zero values take the defaults above, except
 // Interval: zero turns the schedule off.
 type Options struct {
-	// Interval between the end of one scheduled pass and the start of the
-	// next; zero schedules nothing (passes run only on demand).
+	// Interval between the end of one pass of an account and the start of
+	// the next scheduled one, whichever process ran it; zero schedules
+	// nothing (passes run only on demand).
 	Interval time.Duration
+	// Poll is how often Run looks at each account's shared sync state for
+	// a pass asked for on another instance, one that became due, or an
+	// interrupted one to take over; zero means DefaultPoll or a third of
+	// LeaseTTL, whichever is shorter.
+	Poll time.Duration
 	// FullEvery is how old the last full pass may get before the next pass
 	// is a full one.
 	FullEvery time.Duration
@@ -106,8 +115,6 @@ type account struct {
 	pass *sync.Mutex
 
 	mu          sync.Mutex
-	wantPass    bool
-	wantFull    bool
 	wantTickets map[string]bool
 	wake        chan struct{} // cap 1: a request is pending
 	stop        context.CancelFunc
@@ -126,6 +133,9 @@ func New(store Store, opts Options) *Engine {
 	}
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = DefaultLeaseTTL
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = min(DefaultPoll, opts.LeaseTTL/3)
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultWorkers
@@ -196,7 +206,11 @@ func (e *Engine) Remove(id uint) {
 // Run schedules every account's passes, one goroutine per account so one
 // failing or slow account never delays another, until ctx ends; it then
 // waits for the running passes to stop (each keeps its checkpoint) and
-// returns nil.
+// returns nil. Several engines may Run over one store (instances on one
+// database): whether a pass is due is decided under the account's lease
+// from the state in the store, so between them they make one pass per
+// Interval, run each SyncNow once, and take over a pass whose engine died
+// once its lease runs out.
 func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.runCtx = ctx
@@ -223,65 +237,134 @@ func (e *Engine) start(a *account) {
 	}()
 }
 
-// loop runs a's scheduled and requested passes until ctx ends.
+// loop looks at a's shared state at once, then every Poll, when a pass
+// becomes due, and when this engine is asked for something, until ctx
+// ends; check decides whether a pass runs.
 func (e *Engine) loop(ctx context.Context, a *account) {
-	var tick <-chan time.Time
-	var timer *time.Timer
-	if e.opts.Interval > 0 {
-		// The first pass (a backfill, or the resumption of an interrupted
-		// pass) starts at once.
-		timer = time.NewTimer(0)
-		defer timer.Stop()
-		tick = timer.C
-	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick:
-			e.runScheduled(ctx, a, false)
-			timer.Reset(e.opts.Interval)
+		case <-timer.C:
 		case <-a.wake:
-			pass, full, tickets := a.take()
-			if pass {
-				e.runScheduled(ctx, a, full)
-				// The schedule counts from the last pass, so an on-demand
-				// one postpones it; a ticket refresh does not.
-				if timer != nil {
-					timer.Reset(e.opts.Interval)
-				}
-			}
-			for _, t := range tickets {
-				if err := e.PassTicket(ctx, a.id, t); err != nil && ctx.Err() == nil {
-					e.log.Warn("sync: ticket refresh failed", "account", a.id, "ticket", t, "err", err)
-				}
+		}
+		next := e.check(ctx, a)
+		for _, t := range a.takeTickets() {
+			if err := e.PassTicket(ctx, a.id, t); err != nil && ctx.Err() == nil {
+				e.log.Warn("sync: ticket refresh failed", "account", a.id, "ticket", t, "err", err)
 			}
 		}
+		timer.Reset(next)
 	}
 }
 
-func (e *Engine) runScheduled(ctx context.Context, a *account, full bool) {
-	_, err := e.pass(ctx, a, full)
+// never stands for "not until something changes" in due's answer.
+const never = time.Duration(1<<63 - 1)
+
+// due is the one rule for whether an account needs a pass now, from its
+// shared state: a pending request (full if it asks), the first backfill
+// or an interrupted pass to resume (with a schedule), or the schedule's
+// Interval since the last pass ended, whichever instance ran it. When
+// nothing is due it says how long until the schedule's next pass.
+func (e *Engine) due(st State, req Request) (run, full bool, wait time.Duration) {
 	switch {
-	case err == nil, ctx.Err() != nil:
-	case errors.Is(err, ErrLeaseHeld), errors.Is(err, ErrPassRunning):
-		e.log.Info("sync: pass skipped", "account", a.id, "reason", err)
+	case req.Pending():
+		return true, req.Full, 0
+	case e.opts.Interval <= 0:
+		return false, false, never
+	case st.StartedAt.IsZero(), st.Running():
+		return true, false, 0
+	}
+	if d := st.FinishedAt.Add(e.opts.Interval).Sub(e.opts.Now()); d > 0 {
+		return false, false, d
+	}
+	return true, false, 0
+}
+
+// look reads what due decides on.
+func (e *Engine) look(ctx context.Context, id uint) (State, Request, error) {
+	st, err := e.store.SyncState(ctx, id)
+	if err != nil {
+		return State{}, Request{}, storeErr("read sync state", err)
+	}
+	req, err := e.store.SyncRequest(ctx, id)
+	if err != nil {
+		return State{}, Request{}, storeErr("read sync request", err)
+	}
+	return st, req, nil
+}
+
+// check runs a's pass when due says one is due, deciding again under the
+// lease: two instances that both see a pass due take turns at the lease,
+// and the second finds the first one's pass done. It returns how long to
+// wait before the next check.
+func (e *Engine) check(ctx context.Context, a *account) time.Duration {
+	poll := e.opts.Poll
+	// A look without the lease first: most checks find nothing to do and
+	// need not write.
+	st, req, err := e.look(ctx, a.id)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("sync: cannot read the sync state", "account", a.id, "err", err)
+		}
+		return poll
+	}
+	if run, _, wait := e.due(st, req); !run {
+		return min(wait, poll)
+	}
+	if !a.pass.TryLock() {
+		// Pass runs here already; the next look sees what it left.
+		return poll
+	}
+	defer a.unlock()
+	ran, next := false, poll
+	err = e.leased(ctx, a, func(ctx context.Context) error {
+		st, req, err := e.look(ctx, a.id)
+		if err != nil {
+			return err
+		}
+		run, full, wait := e.due(st, req)
+		if !run {
+			next = min(wait, poll)
+			return nil
+		}
+		if err := e.consume(ctx, a, req, full); err != nil {
+			return err
+		}
+		ran = true
+		_, err = e.runPass(ctx, a, full)
+		return err
+	})
+	switch {
+	case ctx.Err() != nil:
+	case err == nil:
+		if ran {
+			// At once: a request made during the pass is due now.
+			return 0
+		}
+	case errors.Is(err, ErrLeaseHeld):
+		// Another process runs it; looked at again until it is done or
+		// its lease runs out (a dead holder is taken over).
+		e.log.Debug("sync: pass skipped", "account", a.id, "reason", err)
 	default:
 		e.log.Warn("sync: pass failed", "account", a.id, "err", err)
 	}
+	return next
 }
 
-// take returns and clears a's pending requests.
-func (a *account) take() (pass, full bool, tickets []string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	pass, full = a.wantPass, a.wantFull
-	a.wantPass, a.wantFull = false, false
-	for t := range a.wantTickets {
-		tickets = append(tickets, t)
+// consume clears the pending request req when a pass (a full one when
+// full is set) covers it; the caller holds the lease, so no other process
+// takes the same request.
+func (e *Engine) consume(ctx context.Context, a *account, req Request, full bool) error {
+	if !req.Pending() || (req.Full && !full) {
+		return nil
 	}
-	clear(a.wantTickets)
-	return pass, full, tickets
+	if err := e.store.ClearSyncRequest(ctx, a.id, req); err != nil {
+		return storeErr("clear sync request", err)
+	}
+	return nil
 }
 
 // takeTickets returns and clears a's pending ticket refreshes.
@@ -325,18 +408,23 @@ func (e *Engine) account(id uint) (*account, error) {
 	return a, nil
 }
 
-// SyncNow asks Run for a pass of account id (a full one when full is set)
-// as soon as its current pass, if any, ends; requests made meanwhile are
-// merged into one. It returns ErrUnknownAccount for an account never added.
+// SyncNow asks for a pass of account id (a full one when full is set) as
+// soon as its current pass, if any, ends; requests made meanwhile are
+// merged into one. The request is recorded in the store, so it is run
+// once across every engine on the store: by this engine's Run at once, or
+// by whichever engine runs the account's next pass (one holding the lease
+// now, after its pass). It returns ErrUnknownAccount for an account never
+// added, or the store's error.
 func (e *Engine) SyncNow(id uint, full bool) error {
 	a, err := e.account(id)
 	if err != nil {
 		return err
 	}
-	a.mu.Lock()
-	a.wantPass = true
-	a.wantFull = a.wantFull || full
-	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.store.RequestSync(ctx, id, full); err != nil {
+		return fmt.Errorf("syncer: account %d: %w", id, storeErr("request sync", err))
+	}
 	a.signal()
 	return nil
 }

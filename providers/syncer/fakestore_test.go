@@ -18,6 +18,7 @@ type fakeStore struct {
 	now     func() time.Time
 	states  map[uint]State
 	leases  map[uint]lease
+	reqs    map[uint]Request
 	tickets map[uint]map[string]*fakeTicket
 	notes   map[uint]map[string]*fakeNote
 	// byTicket indexes notes by ticket, so a one-ticket scope is not a scan.
@@ -61,6 +62,7 @@ func newFakeStore() *fakeStore {
 		now:       time.Now,
 		states:    map[uint]State{},
 		leases:    map[uint]lease{},
+		reqs:      map[uint]Request{},
 		tickets:   map[uint]map[string]*fakeTicket{},
 		notes:     map[uint]map[string]*fakeNote{},
 		byTicket:  map[uint]map[string]map[string]*fakeNote{},
@@ -120,6 +122,43 @@ func (s *fakeStore) ReleaseSyncLease(ctx context.Context, account uint, owner st
 	}
 	if l, ok := s.leases[account]; ok && l.owner == owner {
 		delete(s.leases, account)
+	}
+	return nil
+}
+
+func (s *fakeStore) RequestSync(ctx context.Context, account uint, full bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.dead(); err != nil {
+		return err
+	}
+	r := s.reqs[account]
+	if !r.Pending() {
+		r.At = s.now()
+	}
+	r.Seq++
+	r.Full = r.Full || full
+	s.reqs[account] = r
+	return nil
+}
+
+func (s *fakeStore) SyncRequest(ctx context.Context, account uint) (Request, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.dead(); err != nil {
+		return Request{}, err
+	}
+	return s.reqs[account], nil
+}
+
+func (s *fakeStore) ClearSyncRequest(ctx context.Context, account uint, req Request) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.dead(); err != nil {
+		return err
+	}
+	if s.reqs[account].Seq == req.Seq {
+		delete(s.reqs, account)
 	}
 	return nil
 }

@@ -54,7 +54,14 @@ func (e *Engine) pass(ctx context.Context, a *account, full bool) (State, error)
 	defer a.unlock()
 	var st State
 	err := e.leased(ctx, a, func(ctx context.Context) error {
-		var err error
+		// A "sync now" pending from before this pass is covered by it.
+		req, err := e.store.SyncRequest(ctx, a.id)
+		if err != nil {
+			return storeErr("read sync request", err)
+		}
+		if err := e.consume(ctx, a, req, full); err != nil {
+			return err
+		}
 		st, err = e.runPass(ctx, a, full)
 		return err
 	})

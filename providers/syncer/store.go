@@ -29,6 +29,16 @@ type Store interface {
 	// ReleaseSyncLease gives up owner's lease; releasing a lease owner does
 	// not hold is not an error.
 	ReleaseSyncLease(ctx context.Context, account uint, owner string) error
+	// RequestSync records that a pass of the account was asked for (a full
+	// one when full is set), merged into the one already pending if any,
+	// so that whichever process runs the account's next pass runs it, once.
+	RequestSync(ctx context.Context, account uint, full bool) error
+	// SyncRequest returns the account's pending request; the zero Request
+	// when none is pending.
+	SyncRequest(ctx context.Context, account uint) (Request, error)
+	// ClearSyncRequest removes req if it is still the account's pending
+	// request; one made since (a higher Seq) stays pending.
+	ClearSyncRequest(ctx context.Context, account uint, req Request) error
 	// StoreTickets upserts tickets as the vendor listed them.
 	StoreTickets(ctx context.Context, account uint, tickets []providers.Ticket, seenAt time.Time) error
 	// TicketMarks returns what the archive remembers of each of the
@@ -122,3 +132,19 @@ type PassError struct {
 	Where         string // e.g. "ticket 1033", "window 2025-01-01…2025-12-31"
 	At            time.Time
 }
+
+// Request is an account's pending "sync now": kept in the store, not in one
+// engine, so a request made on one instance is run by whichever instance
+// runs the account's next pass, and exactly once.
+type Request struct {
+	// Seq grows with every request merged into the pending one, so that
+	// clearing what a pass took leaves a request made meanwhile pending.
+	Seq int64
+	// Full is set when any of the merged requests asked for a full pass.
+	Full bool
+	// At is when the first of the merged requests was made.
+	At time.Time
+}
+
+// Pending reports whether r is a request (not the zero Request).
+func (r Request) Pending() bool { return r.Seq > 0 }

@@ -22,6 +22,7 @@ import (
 func Contract(t *testing.T, open func(t *testing.T) syncer.Store) {
 	t.Run("sync state round trip", func(t *testing.T) { syncState(t, open(t)) })
 	t.Run("lease", func(t *testing.T) { leases(t, open(t)) })
+	t.Run("sync requests", func(t *testing.T) { requests(t, open(t)) })
 	t.Run("ticket marks", func(t *testing.T) { marks(t, open(t)) })
 	t.Run("notes add version delete", func(t *testing.T) { notes(t, open(t)) })
 	t.Run("scopes bound deletion", func(t *testing.T) { scopes(t, open(t)) })
@@ -109,6 +110,62 @@ func leases(t *testing.T, s syncer.Store) {
 	acquire("a", time.Minute, false)
 	time.Sleep(400 * time.Millisecond)
 	acquire("a", time.Minute, true) // b's lease lapsed
+}
+
+// requests: a request is pending until cleared; requests made before it
+// is cleared merge into it (Full if any asked), and clearing what was read
+// leaves a request made since pending.
+func requests(t *testing.T, s syncer.Store) {
+	ctx := context.Background()
+	pending := func(account uint) syncer.Request {
+		t.Helper()
+		r, err := s.SyncRequest(ctx, account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := pending(1); r.Pending() {
+		t.Fatalf("request before any = %+v", r)
+	}
+	before := time.Now()
+	if err := s.RequestSync(ctx, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	first := pending(1)
+	if !first.Pending() || first.Full || first.At.Before(before.Add(-time.Second)) || first.At.After(time.Now().Add(time.Second)) {
+		t.Fatalf("request = %+v, want pending, not full, made about now", first)
+	}
+	if r := pending(2); r.Pending() {
+		t.Fatalf("account 2 has account 1's request: %+v", r)
+	}
+	if err := s.RequestSync(ctx, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	merged := pending(1)
+	if !merged.Full || merged.Seq <= first.Seq || !merged.At.Equal(first.At) {
+		t.Fatalf("merged request = %+v, want full, a later Seq than %+v and its time", merged, first)
+	}
+	// Clearing the first one read leaves the merged one.
+	if err := s.ClearSyncRequest(ctx, 1, first); err != nil {
+		t.Fatal(err)
+	}
+	if r := pending(1); r != merged {
+		t.Fatalf("after clearing a stale read: %+v, want %+v", r, merged)
+	}
+	if err := s.ClearSyncRequest(ctx, 1, merged); err != nil {
+		t.Fatal(err)
+	}
+	if r := pending(1); r.Pending() {
+		t.Fatalf("after clearing: %+v, want none", r)
+	}
+	// A new request after clearing is pending again, and not full.
+	if err := s.RequestSync(ctx, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if r := pending(1); !r.Pending() || r.Full {
+		t.Fatalf("request after clearing = %+v", r)
+	}
 }
 
 func marks(t *testing.T, s syncer.Store) {
