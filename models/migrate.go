@@ -47,6 +47,7 @@ var migrations = []migration{
 	{ID: 4, Name: "archive generation", Up: migrateGeneration},
 	{ID: 5, Name: "archive hour counts cover", Up: migrateHourCountsCover},
 	{ID: 6, Name: "archive search newest first", Up: migrateSearchNewestFirst},
+	{ID: 7, Name: "archive state indexes", Up: migrateStateIndexes},
 }
 
 // SchemaVersion is the newest schema version this build knows.
