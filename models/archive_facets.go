@@ -99,8 +99,7 @@ func (f NoteFilter) zone() *time.Location {
 	return f.Zone
 }
 
-// readRangeAndFacets fills p.Range and p.Facets for f; accs is every
-// account the page counts (f.Accounts, or all of them).
+// readRangeAndFacets fills p.Range and p.Facets for f.
 func (db *DB) readRangeAndFacets(g *gorm.DB, f NoteFilter, p *NotesPage) error {
 	if terms := parseSearch(f.Query); len(terms) > 0 {
 		return db.searchRangeAndFacets(g, f, terms, p)
@@ -357,7 +356,8 @@ func containsID(ids []uint, id uint) bool {
 func (db *DB) searchRangeAndFacets(g *gorm.DB, f NoteFilter, terms []searchTerm, p *NotesPage) error {
 	wide := f
 	wide.Accounts, wide.Role, wide.States, wide.IncludeDeleted = nil, "", nil, true
-	wide.Sort, wide.Offset, wide.Limit = SortRelevance, 0, 1
+	// Limit 0: the ranked matches only, no page of notes loaded.
+	wide.Sort, wide.Offset, wide.Limit = SortRelevance, 0, 0
 	gen, err := archiveGeneration(g)
 	if err != nil {
 		return fmt.Errorf("search counts: %w", err)
