@@ -116,7 +116,7 @@ func TestNotesPageRangeHalfHourZone(t *testing.T) {
 	a := newAccount(t, db, "feishu")
 	utc := func(d, h, m int) time.Time { return time.Date(2025, 3, d, h, m, 0, 0, time.UTC) }
 	storeTicket(t, db, a, "1",
-		noteAt("1", "1", providers.RoleAgent, utc(1, 18, 15)), // 1 Mar 23:45 IST
+		noteAt("1", "1", providers.RoleAgent, utc(1, 18, 15)),    // 1 Mar 23:45 IST
 		noteAt("1", "2", providers.RoleCustomer, utc(1, 18, 45)), // 2 Mar 00:15 IST
 		noteAt("1", "3", providers.RoleAgent, utc(2, 12, 0)))
 	f := models.NoteFilter{Accounts: []uint{a}, From: time.Date(2025, 3, 1, 0, 0, 0, 0, ist), To: time.Date(2025, 3, 3, 0, 0, 0, 0, ist), Zone: ist}
