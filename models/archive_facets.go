@@ -82,12 +82,13 @@ var FacetStates = []string{StateEdited, StateDeleted, StateUnread}
 
 // migrateStateIndexes is version 7: partial indexes over the few notes in
 // each state, so the state facet counts a range by index, not by reading
-// every note of it. Portable: SQLite and PostgreSQL both have partial
+// every note of it; each ends in its condition's column, so SQLite counts
+// from the index alone (covering). Portable: SQLite and PostgreSQL both have partial
 // indexes; the queries spell each condition as the index does.
 func migrateStateIndexes(tx *gorm.DB, pg bool) error {
 	return execAll(tx, pg,
-		`CREATE INDEX IF NOT EXISTS archive_notes_edited ON archive_notes (account_id, created_at, author_role, deleted_at) WHERE version > 1`,
-		`CREATE INDEX IF NOT EXISTS archive_notes_unread ON archive_notes (account_id, created_at, author_role, deleted_at) WHERE read = FALSE`,
+		`CREATE INDEX IF NOT EXISTS archive_notes_edited ON archive_notes (account_id, created_at, author_role, deleted_at, version) WHERE version > 1`,
+		`CREATE INDEX IF NOT EXISTS archive_notes_unread ON archive_notes (account_id, created_at, author_role, deleted_at, read) WHERE read = FALSE`,
 		`CREATE INDEX IF NOT EXISTS archive_notes_deleted ON archive_notes (account_id, created_at, author_role) WHERE deleted_at IS NOT NULL`)
 }
 
