@@ -198,7 +198,7 @@ func dayLabel(p Page, t time.Time, long bool) string {
 // BarName is a bar's accessible name: its days and its count ("12 Nov: 88
 // notes", "Week of 3 Nov: …", "Nov 2025: …").
 func (c RangeChart) BarName(p Page, b RangeBar) string {
-	return p.T.N("range.bar", b.Total, "When", c.barWhen(p, b), "Count", FormatCount(b.Total))
+	return p.T.T("range.bar", "When", c.barWhen(p, b), "Notes", notesCount(p, b.Total))
 }
 
 func (c RangeChart) barWhen(p Page, b RangeBar) string {
@@ -215,7 +215,7 @@ func (c RangeChart) barWhen(p Page, b RangeBar) string {
 // 30 Nov 2025; most on 12 Nov (88)".
 func (c RangeChart) Summary(p Page) string {
 	first, last := c.Bars[0], c.Bars[len(c.Bars)-1]
-	s := p.T.N("range.summary", c.Total, "Count", FormatCount(c.Total),
+	s := p.T.T("range.summary", "Notes", notesCount(p, c.Total),
 		"From", dayLabel(p, first.From, true), "To", dayLabel(p, last.LastDay(), true))
 	if c.Total > 0 {
 		peak := c.Bars[c.Peak]
@@ -223,3 +223,6 @@ func (c RangeChart) Summary(p Page) string {
 	}
 	return s
 }
+
+// notesCount is "1 note", "1,234 notes".
+func notesCount(p Page, n int) string { return p.T.N("range.notes", n, "Count", FormatCount(n)) }
