@@ -300,8 +300,13 @@ func TestRangeAndFacetsLoadNoNotes(t *testing.T) {
 		}
 		for _, s := range stmts {
 			low := strings.ToLower(s)
+			// The search's own match (SQLite's FTS, PostgreSQL's tsquery
+			// over the tokens it ranks by) is the search, not a count.
+			if strings.Contains(low, "archive_fts") || strings.Contains(low, "tsquery") {
+				continue
+			}
 			for _, col := range []string{"body", "content", "raw", "attachments", "author_name", "tokens"} {
-				if strings.Contains(low, col) && !strings.Contains(low, "archive_fts") {
+				if strings.Contains(low, col) {
 					t.Errorf("%+v: a count reads %s: %s", f, col, s)
 				}
 			}
