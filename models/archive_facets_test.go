@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +312,30 @@ func TestRangeAndFacetsLoadNoNotes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A search past SearchCountCap matches counts its first SearchCountCap
+// and says so.
+func TestNotesPageRangeSearchCapped(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	a := newAccount(t, db, "alibaba")
+	var notes []providers.Note
+	for i := range models.SearchCountCap + 5 {
+		notes = append(notes, note("1", strconv.Itoa(i), "renewal "+strconv.Itoa(i), day(1+i%9).Add(time.Duration(i)*time.Second)))
+	}
+	storeTicket(t, db, a, "1", notes...)
+	p := page(t, db, models.NoteFilter{Accounts: []uint{a}, Query: "renewal", From: day(1).Add(-time.Hour), To: day(10)})
+	var sum int64
+	for _, b := range p.Range.Buckets {
+		sum += b.Total
+	}
+	if !p.Range.Capped || !p.Facets.Capped || sum != models.SearchCountCap || p.Facets.Accounts[a] != models.SearchCountCap {
+		t.Errorf("capped %v/%v, histogram %d, account facet %d; want capped at %d", p.Range.Capped, p.Facets.Capped, sum,
+			p.Facets.Accounts[a], models.SearchCountCap)
+	}
+	if len(p.Range.Buckets) != 10 {
+		t.Errorf("%d day buckets, want 10", len(p.Range.Buckets))
 	}
 }
