@@ -135,10 +135,11 @@ func (db *DB) readRangeAndFacets(g *gorm.DB, f NoteFilter, p *NotesPage) error {
 
 // rangeBounds is the range the histogram spans: f's, with an open end
 // closed at the first or last hour of the archive's notes of f.Accounts
-// (every account when empty). ok is false when there is nothing to draw.
+// (every account when empty), and a range longer than days shrunk to those
+// notes (see closeBounds). ok is false when there is nothing to draw.
 func rangeBounds(g *gorm.DB, f NoteFilter) (lo, hi time.Time, ok bool, err error) {
 	lo, hi = f.From, f.To
-	if lo.IsZero() || hi.IsZero() {
+	if lo.IsZero() || hi.IsZero() || hi.Sub(lo) > dayUnitMax {
 		q := "SELECT MIN(hour) AS lo, MAX(hour) AS hi FROM archive_hour_counts"
 		var args []any
 		if len(f.Accounts) > 0 {
@@ -152,14 +153,42 @@ func rangeBounds(g *gorm.DB, f NoteFilter) (lo, hi time.Time, ok bool, err error
 		if r.Lo == nil || r.Hi == nil {
 			return lo, hi, false, nil
 		}
-		if lo.IsZero() {
-			lo = time.Unix(0, *r.Lo*int64(time.Hour)).UTC()
-		}
-		if hi.IsZero() {
-			hi = time.Unix(0, (*r.Hi+1)*int64(time.Hour)).UTC()
-		}
+		lo, hi = closeBounds(lo, hi, time.Unix(0, *r.Lo*int64(time.Hour)).UTC(), time.Unix(0, (*r.Hi+1)*int64(time.Hour)).UTC(), f.zone())
 	}
 	return lo, hi, hi.After(lo), nil
+}
+
+// maxRangeSpan bounds the histogram: fifty years of months at most, the
+// latest, however far apart the notes' times are.
+const maxRangeSpan = 50 * 366 * 24 * time.Hour
+
+// closeBounds closes [lo, hi) over notes from first to (before) last: an
+// open end at them, and, when the range is longer than days, both ends to
+// them, so "from 0001-01-01" draws the years that hold notes, not 2,000
+// years of empty months. Ends taken from the notes move to the midnights
+// (in loc) around them, so every bar is whole days. At most maxRangeSpan,
+// the latest part.
+func closeBounds(lo, hi, first, last time.Time, loc *time.Location) (time.Time, time.Time) {
+	first = unitStart(first.In(loc), UnitDay).UTC()
+	last = unitNext(unitStart(last.Add(-time.Nanosecond).In(loc), UnitDay), UnitDay).UTC()
+	if lo.IsZero() {
+		lo = first
+	}
+	if hi.IsZero() {
+		hi = last
+	}
+	if hi.Sub(lo) > dayUnitMax {
+		if first.After(lo) {
+			lo = first
+		}
+		if last.Before(hi) {
+			hi = last
+		}
+	}
+	if hi.Sub(lo) > maxRangeSpan {
+		lo = hi.Add(-maxRangeSpan)
+	}
+	return lo, hi
 }
 
 // rangeUnit picks the bucket unit for a range of span d.
@@ -393,7 +422,7 @@ func (db *DB) searchRangeAndFacets(g *gorm.DB, f NoteFilter, terms []searchTerm,
 		x.States = []string{s}
 		stateF[s] = x
 	}
-	lo, hi := f.From, f.To
+	var first, last time.Time
 	var kept []matchRow
 	for _, r := range rows {
 		if noAcc.matches(r) {
@@ -412,16 +441,24 @@ func (db *DB) searchRangeAndFacets(g *gorm.DB, f NoteFilter, terms []searchTerm,
 		}
 		kept = append(kept, r)
 		at := time.Unix(0, r.CreatedAt).UTC()
-		if f.From.IsZero() && (lo.IsZero() || at.Before(lo)) {
-			lo = at
+		if first.IsZero() || at.Before(first) {
+			first = at
 		}
-		if f.To.IsZero() && (hi.IsZero() || !at.Before(hi)) {
-			hi = at.Add(time.Nanosecond)
+		if last.IsZero() || !at.Before(last) {
+			last = at.Add(time.Nanosecond)
 		}
 	}
 	p.Facets = fc
 	p.Range = RangeCounts{Capped: e.capped}
-	if lo.IsZero() || hi.IsZero() || !hi.After(lo) {
+	lo, hi := f.From, f.To
+	if first.IsZero() {
+		if lo.IsZero() || hi.IsZero() || hi.Sub(lo) > dayUnitMax {
+			return nil // no match to span: nothing to draw
+		}
+	} else {
+		lo, hi = closeBounds(lo, hi, first, last, f.zone())
+	}
+	if !hi.After(lo) {
 		return nil
 	}
 	p.Range.Unit = rangeUnit(hi.Sub(lo))

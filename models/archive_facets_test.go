@@ -168,6 +168,26 @@ func TestNotesPageRangeWeeksAndMonths(t *testing.T) {
 	if total != 5 || rc.Buckets[0].Total != 1 || rc.Buckets[5].Total != 0 || rc.Buckets[23].Total != 3 {
 		t.Errorf("months: total %d, first %d, Jan 2025 %d", total, rc.Buckets[0].Total, rc.Buckets[23].Total)
 	}
+
+	// A range of millennia draws the months that hold notes, from the
+	// first note's day.
+	huge := models.NoteFilter{Accounts: []uint{a}, From: time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}
+	rc = page(t, db, huge).Range
+	if rc.Unit != models.UnitMonth || len(rc.Buckets) != 29 || !rc.Buckets[0].From.Equal(time.Date(2023, 2, 14, 0, 0, 0, 0, time.UTC)) ||
+		!rc.Buckets[28].To.Equal(time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("millennia = %q × %d from %v", rc.Unit, len(rc.Buckets), rc.Buckets[0].From)
+	}
+	huge.From = time.Time{} // open: the same
+	if rc = page(t, db, huge).Range; len(rc.Buckets) != 29 {
+		t.Fatalf("open start, far end = %d months", len(rc.Buckets))
+	}
+	huge.From = time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Notes a century apart: the latest fifty years of months.
+	storeTicket(t, db, a, "old", noteAt("old", "1", providers.RoleAgent, d(1900, 5, 1)))
+	rc = page(t, db, huge).Range
+	if n := len(rc.Buckets); n < 590 || n > 610 || rc.Buckets[0].From.Year() < 1970 {
+		t.Errorf("a century of notes = %d months from %v, want the latest 50 years", n, rc.Buckets[0].From)
+	}
 }
 
 // facetArchive stores two accounts' notes: a has agent, customer and
