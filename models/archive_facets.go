@@ -110,10 +110,14 @@ func (db *DB) readRangeAndFacets(g *gorm.DB, f NoteFilter, p *NotesPage) error {
 		return fmt.Errorf("range counts: %w", err)
 	}
 	fc := Facets{Roles: map[providers.Role]int64{}, States: map[string]int64{}}
-	all := f
-	all.Accounts = nil
-	if fc.Accounts, err = db.countByAccount(g, all); err != nil {
-		return err
+	if len(f.Accounts) == 0 && p.ByAccount != nil {
+		fc.Accounts = p.ByAccount // the same counts: no account filter
+	} else {
+		all := f
+		all.Accounts = nil
+		if fc.Accounts, err = db.countByAccount(g, all); err != nil {
+			return err
+		}
 	}
 	for _, r := range FacetRoles {
 		e := f
