@@ -99,6 +99,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("search a Chinese word", func(t *testing.T) { searchChinese(b.step(t), t, a) })
 	t.Run("Sync now updates the freshness line", func(t *testing.T) { syncNow(b.step(t), t, a) })
 	t.Run("audit log records the note changes", func(t *testing.T) { auditRecorded(b.step(t), t, a) })
+	t.Run("range chart and facets narrow the list", func(t *testing.T) { rangeAndFacets(b.step(t), t, a) })
 
 	t.Run("accessibility", func(t *testing.T) {
 		// Every <details> open: the audit log's before/after blocks.

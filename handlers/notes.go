@@ -166,6 +166,8 @@ func (h *Notes) parseQuery(c *fiber.Ctx, v url.Values) (views.NotesQuery, models
 		}
 		f.Accounts = append(f.Accounts, id)
 	}
+	q.States = parseStates(v["state"], errs, t)
+	f.States, f.Zone = q.States, loc
 	return q, f, errs
 }
 
@@ -269,6 +271,7 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 	}
 	notes, counts := page.Notes, page.ByAccount
 	d.Total, d.Capped = int(page.Total), page.Capped
+	d.RangeCounts, d.Facets = page.Range, page.Facets
 	// An export is every matching note, read a batch at a time.
 	for all := f; !paged && len(notes) < d.Total; {
 		all.Offset, all.Limit = len(notes), models.MaxNoteLimit

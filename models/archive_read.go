@@ -90,6 +90,9 @@ type NoteFilter struct {
 	// WithoutRaw leaves each note's Raw empty: a page shows no vendor
 	// JSON, and it is the largest column (about 400 bytes a note).
 	WithoutRaw bool
+	// Zone is the viewer's time zone, whose midnights cut the histogram's
+	// buckets (NotesPage.Range); nil is UTC. It selects nothing.
+	Zone *time.Location
 }
 
 // cols is noteCols, with the raw JSON read as NULL under WithoutRaw.
@@ -180,8 +183,9 @@ func (f NoteFilter) where(indexAccounts bool) (string, []any) {
 			case StateDeleted:
 				alts = append(alts, "n.deleted_at IS NOT NULL")
 			case StateUnread:
-				alts = append(alts, "n.read = ?")
-				args = append(args, false)
+				// A literal, as archive_notes_unread's condition says it:
+				// SQLite uses a partial index only for a matching term.
+				alts = append(alts, "n.read = FALSE")
 			}
 		}
 		conds = append(conds, "("+strings.Join(alts, " OR ")+")")
@@ -308,6 +312,10 @@ type NotesPage struct {
 	// note: kept with the page, so a page shown again is not highlighted
 	// again (it costs more than the rest of the page).
 	Marks [][]Segment
+	// Range is the histogram of the filter's notes, Facets its facet
+	// counts (see archive_facets.go).
+	Range  RangeCounts
+	Facets Facets
 }
 
 // NotesPage returns what ListArchivedNotes and CountArchivedNotesByAccount
@@ -376,7 +384,7 @@ const (
 
 // pageKey is f, paging included, as a key of db.pages.
 func pageKey(f NoteFilter) string {
-	return fmt.Sprintf("%s|%d|%d|%t", searchKey(f), f.Offset, f.Limit, f.WithoutRaw)
+	return fmt.Sprintf("%s|%d|%d|%t|%s", searchKey(f), f.Offset, f.Limit, f.WithoutRaw, f.zone())
 }
 
 // pageCacheEntries bounds the notes pages kept: one is up to MaxNoteLimit
@@ -392,6 +400,9 @@ func (db *DB) readNotesPage(g *gorm.DB, f NoteFilter) (NotesPage, error) {
 		return NotesPage{}, err
 	}
 	if p.ByAccount, err = db.countByAccount(g, f); err != nil {
+		return NotesPage{}, err
+	}
+	if err := db.readRangeAndFacets(g, f, &p); err != nil {
 		return NotesPage{}, err
 	}
 	if !search {

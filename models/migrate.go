@@ -49,6 +49,7 @@ var migrations = []migration{
 	{ID: 6, Name: "archive search newest first", Up: migrateSearchNewestFirst},
 	{ID: 7, Name: "archive firm generation", Up: migrateFirmGeneration},
 	{ID: 8, Name: "sync requests", Up: migrateSyncRequests},
+	{ID: 9, Name: "archive state indexes", Up: migrateStateIndexes},
 }
 
 // SchemaVersion is the newest schema version this build knows.

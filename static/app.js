@@ -237,3 +237,55 @@
   document.addEventListener("htmx:afterSwap", reopenChips);
   document.addEventListener("htmx:oobAfterSwap", reopenChips);
 })();
+
+// The range chart (views/range.templ): drag across bars to narrow the list
+// to those days. Each bar is already a link to its own days, so a click (and
+// the page without JavaScript) narrows to one bar; a drag over several
+// opens the first bar's link with its "to" day taken from the last bar.
+(function () {
+  "use strict";
+  var start = null;
+  function barAt(ev) {
+    var el = document.elementFromPoint(ev.clientX, ev.clientY);
+    return el && el.closest ? el.closest("[data-testid=range-bar]") : null;
+  }
+  function mark(a, b) {
+    var chart = a.closest("svg");
+    var bars = chart ? chart.querySelectorAll("[data-testid=range-bar]") : [];
+    var lo = a.getAttribute("data-from") < b.getAttribute("data-from") ? a : b;
+    var hi = lo === a ? b : a;
+    for (var i = 0; i < bars.length; i++) {
+      var f = bars[i].getAttribute("data-from");
+      bars[i].classList.toggle("range-picked", f >= lo.getAttribute("data-from") && f <= hi.getAttribute("data-from"));
+    }
+    return [lo, hi];
+  }
+  document.addEventListener("pointerdown", function (ev) {
+    var bar = ev.button === 0 ? barAt(ev) : null;
+    start = bar ? { bar: bar, last: bar } : null;
+  });
+  document.addEventListener("pointermove", function (ev) {
+    if (!start) { return; }
+    var bar = barAt(ev);
+    if (bar && bar !== start.last && bar.closest("svg") === start.bar.closest("svg")) {
+      start.last = bar;
+      mark(start.bar, bar);
+    }
+  });
+  // pointerup, not click: a press and release on different bars clicks
+  // their common parent, the SVG, not a link.
+  document.addEventListener("pointerup", function () {
+    var s = start;
+    start = null;
+    if (!s || s.last === s.bar) { return; }
+    var ends = mark(s.bar, s.last);
+    var u = new URL(ends[0].getAttribute("href"), window.location.href);
+    u.searchParams.set("to", ends[1].getAttribute("data-to"));
+    window.location.assign(u.toString());
+  });
+  document.addEventListener("pointercancel", function () { start = null; });
+  // A link's native drag would cancel the pointer events.
+  document.addEventListener("dragstart", function (ev) {
+    if (ev.target && ev.target.closest && ev.target.closest("[data-testid=range-bar]")) { ev.preventDefault(); }
+  });
+})();

@@ -37,6 +37,9 @@ type NotesQuery struct {
 	// Sort is "newest", "oldest" or "relevance"; empty is the default
 	// (relevance with a search, else newest).
 	Sort string
+
+	// States are the state filters (models.StateEdited, ...), any of them.
+	States []string
 }
 
 // Values returns the filter as query values, without page and refresh.
@@ -44,6 +47,9 @@ func (q NotesQuery) Values() url.Values {
 	v := url.Values{}
 	for _, a := range q.Accounts {
 		v.Add("account", a)
+	}
+	for _, s := range q.States {
+		v.Add("state", s)
 	}
 	for k, s := range map[string]string{"ticket": q.Ticket, "from": q.From, "to": q.To, "role": q.Role, "q": q.Text, "sort": q.Sort} {
 		if s != "" {
@@ -240,6 +246,11 @@ type NotesData struct {
 	// AddOpen shows the add form unfolded: the page was asked for with
 	// add=1 (the "Add a note" link, which works without JavaScript).
 	AddOpen bool
+
+	// RangeCounts and Facets are the histogram's and the facets' counts
+	// (see Range and FacetGroups).
+	RangeCounts models.RangeCounts
+	Facets      models.Facets
 }
 
 // CurrentQuick is the index in Quick of the first preset the list's range
