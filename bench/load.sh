@@ -97,7 +97,7 @@ COOKIE=$(awk -F'\t' 'NF == 7 && ($1 !~ /^#/ || $1 ~ /^#HttpOnly_/) { printf "%s%
 # Warm the cache and find a conversation (a Sendbird ticket, account 2).
 NOTES=$(curl -fsS -H "Cookie: $COOKIE" "$BASE/notes")
 grep -q 'data-testid="note"' <<<"$NOTES" || { echo "load.sh: /notes shows no notes (not signed in?)" >&2; exit 1; }
-TICKET=$(grep -o 'href="/tickets/2/[^"?]*"' <<<"$NOTES" | head -n1 | sed 's/^href="//; s/"$//')
+TICKET=$(grep -o 'href="/tickets/2/[^"?#]*' <<<"$NOTES" | head -n1 | sed 's/^href="//')
 [ -n "$TICKET" ] || { echo "load.sh: no Sendbird ticket link on /notes" >&2; exit 1; }
 curl -fsS -o /dev/null -H "Cookie: $COOKIE" "$BASE$TICKET"
 

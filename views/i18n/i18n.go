@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -25,6 +26,10 @@ var matcher = language.NewMatcher(Supported)
 type Catalog struct {
 	bundle *goi18n.Bundle
 	ids    map[string]map[string]bool // lang → message ids, for tests
+	// plain keeps, per language, the messages already looked up without
+	// data: a page asks for the same few dozen ("Edit", "Agent", "Copy
+	// link") once per note, and each lookup runs a template.
+	plain map[string]*sync.Map
 }
 
 // New loads the embedded catalog. It returns an error when a locale file
@@ -32,7 +37,10 @@ type Catalog struct {
 func New() (*Catalog, error) {
 	b := goi18n.NewBundle(language.English)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	c := &Catalog{bundle: b, ids: map[string]map[string]bool{}}
+	c := &Catalog{bundle: b, ids: map[string]map[string]bool{}, plain: map[string]*sync.Map{}}
+	for _, tag := range Supported {
+		c.plain[tag.String()] = &sync.Map{}
+	}
 	files, err := fs.Glob(locales, "locales/*.json")
 	if err != nil {
 		return nil, err
@@ -76,20 +84,35 @@ func Match(pref, acceptLanguage string) string {
 
 // Localizer returns a translator for lang.
 func (c *Catalog) Localizer(lang string) *T {
-	return &T{l: goi18n.NewLocalizer(c.bundle, lang), Lang: lang}
+	plain := c.plain[lang]
+	if plain == nil {
+		// A language outside Supported: looked up each time, never kept,
+		// so the kept messages stay bounded.
+		plain = &sync.Map{}
+	}
+	return &T{l: goi18n.NewLocalizer(c.bundle, lang), Lang: lang, plain: plain}
 }
 
 // T translates message ids for one language.
 type T struct {
 	l *goi18n.Localizer
 	// Lang is the BCP 47 tag in use ("en", "zh-Hans").
-	Lang string
+	Lang  string
+	plain *sync.Map // message id → text, for lookups without data
 }
 
 // T returns the message id translated, with data given as alternating names
 // and values ("n", 3). A missing message returns the id itself, so a gap in
 // the catalog shows up on the page rather than as an error.
 func (t *T) T(id string, kv ...any) string {
+	if len(kv) == 0 && t.plain != nil {
+		if s, ok := t.plain.Load(id); ok {
+			return s.(string)
+		}
+		s := t.localize(id, nil)
+		t.plain.Store(id, s)
+		return s
+	}
 	var data map[string]any
 	if len(kv) > 0 {
 		data = make(map[string]any, len(kv)/2)
@@ -97,6 +120,11 @@ func (t *T) T(id string, kv ...any) string {
 			data[fmt.Sprint(kv[i])] = kv[i+1]
 		}
 	}
+	return t.localize(id, data)
+}
+
+// localize is T's lookup.
+func (t *T) localize(id string, data map[string]any) string {
 	s, err := t.l.Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
 	if err != nil || s == "" {
 		return id
