@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -134,10 +135,26 @@ func (t *T) localize(id string, data map[string]any) string {
 
 // N translates a message with plural forms for count.
 func (t *T) N(id string, count int, kv ...any) string {
+	// Counts alone (relative times, small totals) are kept like messages
+	// without data; below 1,000 so the kept set stays small.
+	if len(kv) == 0 && t.plain != nil && count >= 0 && count < 1000 {
+		key := id + "\x00" + strconv.Itoa(count)
+		if s, ok := t.plain.Load(key); ok {
+			return s.(string)
+		}
+		s := t.plural(id, count, map[string]any{"Count": count})
+		t.plain.Store(key, s)
+		return s
+	}
 	data := map[string]any{"Count": count}
 	for i := 0; i+1 < len(kv); i += 2 {
 		data[fmt.Sprint(kv[i])] = kv[i+1]
 	}
+	return t.plural(id, count, data)
+}
+
+// plural is N's lookup.
+func (t *T) plural(id string, count int, data map[string]any) string {
 	s, err := t.l.Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: count})
 	if err != nil || s == "" {
 		return id
