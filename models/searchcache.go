@@ -219,6 +219,13 @@ func (c *genCache[V]) do(key string, gen, firm int64, readGen func() (int64, err
 	}
 	c.running[key] = fl
 	c.mu.Unlock()
+	c.run(key, fl, read)
+	return fl.v, fl.err
+}
+
+// run performs fl, registered as key's running read: its answer is kept
+// when it succeeds, then fl stops running and its waiters are released.
+func (c *genCache[V]) run(key string, fl *flight[V], read func() (V, error)) {
 	defer func() {
 		c.mu.Lock()
 		if c.running[key] == fl {
@@ -231,7 +238,6 @@ func (c *genCache[V]) do(key string, gen, firm int64, readGen func() (int64, err
 	if fl.err == nil {
 		c.put(key, fl.gen, fl.firm, fl.v)
 	}
-	return fl.v, fl.err
 }
 
 // wait returns fl's answer, or read's when fl failed.
@@ -301,16 +307,7 @@ func (c *genCache[V]) lagging(key string, gen, firm int64, maxLag time.Duration,
 		c.bg.Add(1)
 		go func() {
 			defer c.bg.Done()
-			fl.v, fl.err = read()
-			if fl.err == nil {
-				c.put(key, fl.gen, fl.firm, fl.v)
-			}
-			c.mu.Lock()
-			if c.running[key] == fl {
-				delete(c.running, key)
-			}
-			c.mu.Unlock()
-			close(fl.done)
+			c.run(key, fl, read)
 		}()
 	}
 	return e.v, true
