@@ -28,6 +28,10 @@ func (h *Notes) ExportNotes(c *fiber.Ctx) error {
 	if status != http.StatusOK {
 		return fiber.NewError(status)
 	}
+	// An export names who added each note, not the tickets' titles.
+	if err := h.decorate(c, d.Notes, false); err != nil {
+		return err
+	}
 	return h.export(c, "ticketnotes-notes", h.T(c).T("notes.title"), d.Notes)
 }
 

@@ -59,11 +59,14 @@ type Notes struct {
 	history History
 	syncer  Syncer // nil: no engine (conversations are not refreshed)
 	now     func() time.Time
+	// rendered keeps the rendered rows and histogram of recent pages.
+	rendered *renderCache
 }
 
 // NewNotes returns the notes handlers.
 func NewNotes(b *Base, clients *Clients, archive Archive, tokens FormTokens, history History) *Notes {
-	return &Notes{Base: b, clients: clients, archive: archive, tokens: tokens, history: history, now: time.Now}
+	return &Notes{Base: b, clients: clients, archive: archive, tokens: tokens, history: history, now: time.Now,
+		rendered: newRenderCache(renderCacheEntries, renderMaxAge)}
 }
 
 // Paging and input limits.
@@ -180,6 +183,11 @@ func (h *Notes) List(c *fiber.Ctx) error {
 	}
 	p := h.Page(c, "notes.title")
 	d.Quick = QuickRanges(h.now(), Zone(c))
+	if status == http.StatusOK {
+		if err := h.renderResults(c, p, &d); err != nil {
+			return err
+		}
+	}
 	if IsHTMX(c) && c.Get("HX-Target") == "notes-results" {
 		return Render(c, status, views.NotesResultsSwap(p, d))
 	}
@@ -203,6 +211,42 @@ func (h *Notes) Statuses(c *fiber.Ctx) error {
 		return err
 	}
 	return Render(c, status, views.NotesCounts(h.Page(c, "notes.title"), d, false))
+}
+
+// renderResults puts the rendered histogram and rows of d's page into
+// d.Rendered: kept from an earlier request when one showed the same read
+// of the same page the same way, else decorated (titles and who added
+// each note), rendered and kept.
+func (h *Notes) renderResults(c *fiber.Ctx, p views.Page, d *views.NotesData) error {
+	if d.Read == 0 || len(d.Notes) == 0 {
+		return h.decorate(c, d.Notes, true)
+	}
+	key := renderKey(p, *d)
+	if r, ok := h.rendered.get(key); ok {
+		d.Rendered = r
+		return nil
+	}
+	if err := h.decorate(c, d.Notes, true); err != nil {
+		return err
+	}
+	r, err := renderParts(c.UserContext(), views.RangeView(p, *d), views.NotesRows(p, *d))
+	if err != nil {
+		return err
+	}
+	h.rendered.put(key, r)
+	d.Rendered = r
+	return nil
+}
+
+// decorate adds to each note what the page of notes does not hold: the
+// user who added it here and, when titled, its ticket's title.
+func (h *Notes) decorate(c *fiber.Ctx, items []views.NoteItem, titled bool) error {
+	if titled {
+		if err := h.titles(c.UserContext(), items); err != nil {
+			return err
+		}
+	}
+	return h.attribute(c, items)
 }
 
 // load runs the query of the request. paged cuts the notes to one page.
@@ -270,7 +314,7 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 		return d, 0, err
 	}
 	notes, counts := page.Notes, page.ByAccount
-	d.Total, d.Capped = int(page.Total), page.Capped
+	d.Total, d.Capped, d.Read = int(page.Total), page.Capped, page.Read
 	d.RangeCounts, d.Facets = page.Range, page.Facets
 	// An export is every matching note, read a batch at a time.
 	for all := f; !paged && len(notes) < d.Total; {
@@ -303,13 +347,7 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 		}
 		d.Notes = append(d.Notes, it)
 	}
-	// Titles for the page shown only: an export does not show them.
-	if paged {
-		if err := h.titles(ctx, d.Notes); err != nil {
-			return d, 0, err
-		}
-	}
-	return d, http.StatusOK, h.attribute(c, d.Notes)
+	return d, http.StatusOK, nil
 }
 
 // titles puts each note's ticket title beside it, read for the whole page
@@ -566,6 +604,9 @@ func (h *Notes) Create(c *fiber.Ctx) error {
 func (h *Notes) addFormError(c *fiber.Ctx, in views.AddForm, status int, flash *views.Flash) error {
 	d, _, err := h.load(c, true)
 	if err != nil {
+		return err
+	}
+	if err := h.decorate(c, d.Notes, true); err != nil {
 		return err
 	}
 	d.Add = in

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -316,7 +317,15 @@ type NotesPage struct {
 	// counts (see archive_facets.go).
 	Range  RangeCounts
 	Facets Facets
+	// Read tells one read of a page from another: a page served again
+	// from memory has the Read it was read with, a page read again has a
+	// new one. Callers key what they derive from a page (its rendered
+	// rows) by it.
+	Read uint64
 }
+
+// pageReads numbers the notes pages read (NotesPage.Read).
+var pageReads atomic.Uint64
 
 // NotesPage returns what ListArchivedNotes and CountArchivedNotesByAccount
 // return for f, read together: without a search the total is the sum of
@@ -395,7 +404,7 @@ const pageCacheEntries = 32
 func (db *DB) readNotesPage(g *gorm.DB, f NoteFilter) (NotesPage, error) {
 	var err error
 	search := len(parseSearch(f.Query)) > 0
-	var p NotesPage
+	p := NotesPage{Read: pageReads.Add(1)}
 	if p.Notes, p.Total, p.Capped, err = db.listNotes(g, f, search); err != nil {
 		return NotesPage{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // TicketRef names one ticket of one account.
@@ -63,4 +65,29 @@ func (db *DB) TicketTitles(ctx context.Context, refs []TicketRef) (map[TicketRef
 		return nil, fmt.Errorf("ticket titles: %w", err)
 	}
 	return out, nil
+}
+
+// migrateTicketTitleGeneration is version 10: a ticket's title, first
+// stored or changed, moves the archive generation, as a note's change
+// does. A notes page shows its notes' ticket titles, and what is kept of a
+// page (its read, its rendering) lasts as long as the generation; a title
+// that is only stored again as it was moves nothing.
+func migrateTicketTitleGeneration(tx *gorm.DB, pg bool) error {
+	if pg {
+		// Row triggers: the bump depends on each row's old and new title.
+		return execAll(tx, false,
+			`DROP TRIGGER IF EXISTS archive_tickets_title_ai ON archive_tickets`,
+			`CREATE TRIGGER archive_tickets_title_ai AFTER INSERT ON archive_tickets
+			FOR EACH ROW WHEN (NEW.title <> '') EXECUTE FUNCTION archive_generation_bump()`,
+			`DROP TRIGGER IF EXISTS archive_tickets_title_au ON archive_tickets`,
+			`CREATE TRIGGER archive_tickets_title_au AFTER UPDATE OF title ON archive_tickets
+			FOR EACH ROW WHEN (OLD.title IS DISTINCT FROM NEW.title) EXECUTE FUNCTION archive_generation_bump()`)
+	}
+	return execAll(tx, false,
+		`CREATE TRIGGER IF NOT EXISTS archive_tickets_title_ai AFTER INSERT ON archive_tickets
+			WHEN NEW.title <> '' BEGIN
+			UPDATE archive_generation SET n = n + 1 WHERE id = 1; END`,
+		`CREATE TRIGGER IF NOT EXISTS archive_tickets_title_au AFTER UPDATE OF title ON archive_tickets
+			WHEN OLD.title IS NOT NEW.title BEGIN
+			UPDATE archive_generation SET n = n + 1 WHERE id = 1; END`)
 }

@@ -50,6 +50,7 @@ var migrations = []migration{
 	{ID: 7, Name: "archive firm generation", Up: migrateFirmGeneration},
 	{ID: 8, Name: "sync requests", Up: migrateSyncRequests},
 	{ID: 9, Name: "archive state indexes", Up: migrateStateIndexes},
+	{ID: 10, Name: "archive ticket titles generation", Up: migrateTicketTitleGeneration},
 }
 
 // SchemaVersion is the newest schema version this build knows.

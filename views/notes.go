@@ -256,6 +256,19 @@ type NotesData struct {
 	// (see Range and FacetGroups).
 	RangeCounts models.RangeCounts
 	Facets      models.Facets
+
+	// Read is the archive's read of this page (models.NotesPage.Read; 0
+	// when nothing was read).
+	Read uint64
+	// Rendered, when set, are the histogram and the rows already rendered
+	// (RangeView and NotesRows of this data), shown as they are.
+	Rendered *RenderedResults
+}
+
+// RenderedResults are the parts of the results that follow the page of
+// notes alone, rendered once: RangeView and NotesRows.
+type RenderedResults struct {
+	Range, Rows string
 }
 
 // CurrentQuick is the index in Quick of the first preset the list's range

@@ -1,0 +1,116 @@
+package handlers
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/ticketnotes/ticketnotes/views"
+)
+
+// The rendered rows and histogram of a notes page, kept.
+//
+// Why: the archive keeps a page of notes while the archive is unchanged
+// (models.NotesPage), but drawing its 50 rows and its histogram was most
+// of a request's CPU (measured in BENCHMARKS.md, "The whole /notes page
+// over HTTP"), and on 2 cores a burst of 16 views queued behind it. What
+// they draw follows the page's read and how it is shown (language, zone,
+// role, the list's address, the accounts' names and abilities), which
+// renderKey holds; the relative times ("3 min ago") and what the page's
+// read does not hold (ticket titles, who added a note here) are at most
+// renderMaxAge old.
+
+// Bounds of the kept renderings: entries of ~100 kB each (50 rows).
+const (
+	renderCacheEntries = 64
+	renderMaxAge       = 30 * time.Second
+)
+
+// renderCache is a bounded map of renderings, the oldest dropped first.
+type renderCache struct {
+	mu      sync.Mutex
+	size    int
+	maxAge  time.Duration
+	entries map[string]renderEntry
+	order   []string // keys, oldest put first
+}
+
+type renderEntry struct {
+	parts *views.RenderedResults
+	at    time.Time
+}
+
+func newRenderCache(size int, maxAge time.Duration) *renderCache {
+	return &renderCache{size: size, maxAge: maxAge, entries: map[string]renderEntry{}}
+}
+
+// get returns the rendering kept under key if it is younger than maxAge.
+func (r *renderCache) get(key string) (*views.RenderedResults, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.entries[key]
+	if !ok || time.Since(e.at) >= r.maxAge {
+		return nil, false
+	}
+	return e.parts, true
+}
+
+// put keeps parts under key, dropping the oldest entries beyond size.
+func (r *renderCache) put(key string, parts *views.RenderedResults) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.entries[key]; !ok {
+		r.order = append(r.order, key)
+	}
+	r.entries[key] = renderEntry{parts: parts, at: time.Now()}
+	for len(r.order) > r.size {
+		delete(r.entries, r.order[0])
+		r.order = r.order[1:]
+	}
+}
+
+// renderKey is everything the histogram and rows of d are drawn from
+// besides the page's read and the clock: the viewer's language, zone and
+// role, the list's query, and each account's name and abilities.
+func renderKey(p views.Page, d views.NotesData) string {
+	var b strings.Builder
+	b.WriteString(strconv.FormatUint(d.Read, 10))
+	b.WriteByte('|')
+	b.WriteString(p.T.Lang)
+	b.WriteByte('|')
+	b.WriteString(p.Location().String())
+	b.WriteByte('|')
+	b.WriteString(strconv.FormatBool(p.IsAdmin()))
+	b.WriteByte('|')
+	b.WriteString(d.Query.URL("/notes", d.Query.Page))
+	for _, a := range d.Accounts {
+		b.WriteByte('|')
+		b.WriteString(a.ID)
+		b.WriteByte(':')
+		b.WriteString(string(a.Kind))
+		b.WriteByte(':')
+		b.WriteString(strconv.Quote(a.Name))
+		b.WriteString(strconv.FormatBool(a.Caps.Edit))
+		b.WriteString(strconv.FormatBool(a.Caps.Delete))
+	}
+	return b.String()
+}
+
+// renderParts renders the histogram and the rows.
+func renderParts(ctx context.Context, chart, rows templ.Component) (*views.RenderedResults, error) {
+	var b strings.Builder
+	if err := chart.Render(ctx, &b); err != nil {
+		return nil, err
+	}
+	r := &views.RenderedResults{Range: b.String()}
+	b.Reset()
+	if err := rows.Render(ctx, &b); err != nil {
+		return nil, err
+	}
+	r.Rows = b.String()
+	return r, nil
+}
