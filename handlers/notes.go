@@ -221,19 +221,15 @@ func (h *Notes) renderResults(c *fiber.Ctx, p views.Page, d *views.NotesData) er
 	if d.Read == 0 || len(d.Notes) == 0 {
 		return h.decorate(c, d.Notes, true)
 	}
-	key := renderKey(p, *d)
-	if r, ok := h.rendered.get(key); ok {
-		d.Rendered = r
-		return nil
-	}
-	if err := h.decorate(c, d.Notes, true); err != nil {
-		return err
-	}
-	r, err := renderParts(c.UserContext(), views.RangeView(p, *d), views.NotesRows(p, *d))
+	r, err := h.rendered.do(renderKey(p, *d), func() (*views.RenderedResults, error) {
+		if err := h.decorate(c, d.Notes, true); err != nil {
+			return nil, err
+		}
+		return renderParts(c.UserContext(), views.RangeView(p, *d), views.NotesRows(p, *d))
+	})
 	if err != nil {
 		return err
 	}
-	h.rendered.put(key, r)
 	d.Rendered = r
 	return nil
 }

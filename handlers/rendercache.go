@@ -31,12 +31,22 @@ const (
 )
 
 // renderCache is a bounded map of renderings, the oldest dropped first.
+// Concurrent requests for a rendering it lacks make it once (do).
 type renderCache struct {
 	mu      sync.Mutex
 	size    int
 	maxAge  time.Duration
 	entries map[string]renderEntry
 	order   []string // keys, oldest put first
+	flights map[string]*renderFlight
+}
+
+// renderFlight is a rendering being made; done closes when parts and err
+// are set.
+type renderFlight struct {
+	done  chan struct{}
+	parts *views.RenderedResults
+	err   error
 }
 
 type renderEntry struct {
@@ -45,7 +55,36 @@ type renderEntry struct {
 }
 
 func newRenderCache(size int, maxAge time.Duration) *renderCache {
-	return &renderCache{size: size, maxAge: maxAge, entries: map[string]renderEntry{}}
+	return &renderCache{size: size, maxAge: maxAge, entries: map[string]renderEntry{}, flights: map[string]*renderFlight{}}
+}
+
+// do returns the rendering kept under key, or makes it with render and
+// keeps it; requests that come while it is made wait for it and share it
+// (a burst of one view renders it once). A failed rendering is not kept.
+func (r *renderCache) do(key string, render func() (*views.RenderedResults, error)) (*views.RenderedResults, error) {
+	if parts, ok := r.get(key); ok {
+		return parts, nil
+	}
+	r.mu.Lock()
+	if fl, ok := r.flights[key]; ok {
+		r.mu.Unlock()
+		<-fl.done
+		return fl.parts, fl.err
+	}
+	fl := &renderFlight{done: make(chan struct{})}
+	r.flights[key] = fl
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.flights, key)
+		r.mu.Unlock()
+		close(fl.done)
+	}()
+	fl.parts, fl.err = render()
+	if fl.err == nil {
+		r.put(key, fl.parts)
+	}
+	return fl.parts, fl.err
 }
 
 // get returns the rendering kept under key if it is younger than maxAge.

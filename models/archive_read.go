@@ -307,7 +307,8 @@ type NotesPage struct {
 	// Total and Capped are as ListArchivedNotes returns them.
 	Total  int64
 	Capped bool
-	// ByAccount is as CountArchivedNotesByAccount returns it.
+	// ByAccount is as CountArchivedNotesByAccount returns it; with a
+	// search, the account facet's counts of f's accounts (capped with it).
 	ByAccount map[uint]int64
 	// Marks are, with a search, Highlight(Notes[i].Body, f.Query) for each
 	// note: kept with the page, so a page shown again is not highlighted
@@ -408,11 +409,21 @@ func (db *DB) readNotesPage(g *gorm.DB, f NoteFilter) (NotesPage, error) {
 	if p.Notes, p.Total, p.Capped, err = db.listNotes(g, f, search); err != nil {
 		return NotesPage{}, err
 	}
-	if p.ByAccount, err = db.countByAccount(g, f); err != nil {
-		return NotesPage{}, err
+	if !search {
+		if p.ByAccount, err = db.countByAccount(g, f); err != nil {
+			return NotesPage{}, err
+		}
 	}
 	if err := db.readRangeAndFacets(g, f, &p); err != nil {
 		return NotesPage{}, err
+	}
+	if search {
+		// A search's account counts are its account facet's: the same
+		// matches (every other filter applied), counted from the one
+		// search the facets run rather than a search per account.
+		if p.ByAccount, err = searchByAccount(g, f, p.Facets.Accounts); err != nil {
+			return NotesPage{}, err
+		}
 	}
 	if !search {
 		for _, n := range p.ByAccount {
@@ -425,6 +436,26 @@ func (db *DB) readNotesPage(g *gorm.DB, f NoteFilter) (NotesPage, error) {
 		p.Marks[i] = Highlight(n.Body, f.Query)
 	}
 	return p, nil
+}
+
+// searchByAccount is facet's count of each of f's accounts (every
+// account when f names none), 0 for those it lacks.
+func searchByAccount(g *gorm.DB, f NoteFilter, facet map[uint]int64) (map[uint]int64, error) {
+	accs := f.Accounts
+	if len(accs) == 0 {
+		kinds, err := accountKinds(g)
+		if err != nil {
+			return nil, fmt.Errorf("count notes: %w", err)
+		}
+		for id := range kinds {
+			accs = append(accs, id)
+		}
+	}
+	out := make(map[uint]int64, len(accs))
+	for _, a := range accs {
+		out[a] = facet[a]
+	}
+	return out, nil
 }
 
 // listNotes is ListArchivedNotes inside the read gate; without count, the
