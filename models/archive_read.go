@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -404,32 +405,44 @@ const pageCacheEntries = 32
 // readNotesPage reads what NotesPage returns.
 func (db *DB) readNotesPage(g *gorm.DB, f NoteFilter) (NotesPage, error) {
 	var err error
-	search := len(parseSearch(f.Query)) > 0
 	p := NotesPage{Read: pageReads.Add(1)}
-	if p.Notes, p.Total, p.Capped, err = db.listNotes(g, f, search); err != nil {
-		return NotesPage{}, err
-	}
-	if !search {
+	if len(parseSearch(f.Query)) == 0 {
+		if p.Notes, p.Total, p.Capped, err = db.listNotes(g, f, false); err != nil {
+			return NotesPage{}, err
+		}
 		if p.ByAccount, err = db.countByAccount(g, f); err != nil {
 			return NotesPage{}, err
 		}
-	}
-	if err := db.readRangeAndFacets(g, f, &p); err != nil {
-		return NotesPage{}, err
-	}
-	if search {
-		// A search's account counts are its account facet's: the same
-		// matches (every other filter applied), counted from the one
-		// search the facets run rather than a search per account.
-		if p.ByAccount, err = searchByAccount(g, f, p.Facets.Accounts); err != nil {
+		if err := db.readRangeAndFacets(g, f, &p); err != nil {
 			return NotesPage{}, err
 		}
-	}
-	if !search {
 		for _, n := range p.ByAccount {
 			p.Total += n
 		}
 		return p, nil
+	}
+	// A search: the page's own search and the wider one of its facets
+	// (searchRangeAndFacets) are independent reads, each CPU inside SQLite;
+	// side by side they take the time of one, on two cores, while the
+	// requests for this page wait for it.
+	var listErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Notes, p.Total, p.Capped, listErr = db.listNotes(g, f, true)
+	}()
+	var counts NotesPage
+	err = db.readRangeAndFacets(g, f, &counts)
+	<-done
+	if err := errors.Join(listErr, err); err != nil {
+		return NotesPage{}, err
+	}
+	p.Range, p.Facets = counts.Range, counts.Facets
+	// A search's account counts are its account facet's: the same
+	// matches (every other filter applied), counted from the one search
+	// the facets run rather than a search per account.
+	if p.ByAccount, err = searchByAccount(g, f, p.Facets.Accounts); err != nil {
+		return NotesPage{}, err
 	}
 	p.Marks = make([][]Segment, len(p.Notes))
 	for i, n := range p.Notes {
