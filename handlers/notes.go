@@ -218,7 +218,7 @@ func (h *Notes) Statuses(c *fiber.Ctx) error {
 // of the same page the same way, else decorated (titles and who added
 // each note), rendered and kept.
 func (h *Notes) renderResults(c *fiber.Ctx, p views.Page, d *views.NotesData) error {
-	if d.Read == 0 || len(d.Notes) == 0 {
+	if d.Read == 0 {
 		return h.decorate(c, d.Notes, true)
 	}
 	r, err := h.rendered.do(renderKey(p, *d), func() (*views.RenderedResults, error) {
