@@ -451,18 +451,29 @@ func (db *DB) readNotesPage(g *gorm.DB, f NoteFilter) (NotesPage, error) {
 	return p, nil
 }
 
+// filterAccounts is the accounts f counts: those it names, or every
+// account when it names none. It returns the database's error.
+func filterAccounts(g *gorm.DB, f NoteFilter) ([]uint, error) {
+	if len(f.Accounts) > 0 {
+		return f.Accounts, nil
+	}
+	kinds, err := accountKinds(g)
+	if err != nil {
+		return nil, err
+	}
+	accs := make([]uint, 0, len(kinds))
+	for id := range kinds {
+		accs = append(accs, id)
+	}
+	return accs, nil
+}
+
 // searchByAccount is facet's count of each of f's accounts (every
 // account when f names none), 0 for those it lacks.
 func searchByAccount(g *gorm.DB, f NoteFilter, facet map[uint]int64) (map[uint]int64, error) {
-	accs := f.Accounts
-	if len(accs) == 0 {
-		kinds, err := accountKinds(g)
-		if err != nil {
-			return nil, fmt.Errorf("count notes: %w", err)
-		}
-		for id := range kinds {
-			accs = append(accs, id)
-		}
+	accs, err := filterAccounts(g, f)
+	if err != nil {
+		return nil, fmt.Errorf("count notes: %w", err)
 	}
 	out := make(map[uint]int64, len(accs))
 	for _, a := range accs {
@@ -683,16 +694,9 @@ func (db *DB) CountArchivedNotesByAccount(ctx context.Context, f NoteFilter) (ma
 
 // countByAccount is CountArchivedNotesByAccount inside the read gate.
 func (db *DB) countByAccount(g *gorm.DB, f NoteFilter) (map[uint]int64, error) {
-	var err error
-	accs := f.Accounts
-	if len(accs) == 0 {
-		kinds, err := accountKinds(g)
-		if err != nil {
-			return nil, fmt.Errorf("count notes: %w", err)
-		}
-		for id := range kinds {
-			accs = append(accs, id)
-		}
+	accs, err := filterAccounts(g, f)
+	if err != nil {
+		return nil, fmt.Errorf("count notes: %w", err)
 	}
 	out := make(map[uint]int64, len(accs))
 	for _, a := range accs {

@@ -400,19 +400,11 @@ func broadRange(g *gorm.DB, f NoteFilter) (bool, error) {
 	if f.TicketID != "" {
 		return false, nil
 	}
-	r := NoteFilter{Accounts: f.Accounts, From: f.From, To: f.To, IncludeDeleted: true}
-	if len(r.Accounts) == 0 {
-		kinds, err := accountKinds(g)
-		if err != nil {
-			return false, err
-		}
-		for id := range kinds {
-			r.Accounts = append(r.Accounts, id)
-		}
-		if len(r.Accounts) == 0 {
-			return false, nil
-		}
+	accs, err := filterAccounts(g, f)
+	if err != nil || len(accs) == 0 {
+		return false, err
 	}
+	r := NoteFilter{Accounts: accs, From: f.From, To: f.To, IncludeDeleted: true}
 	in, err := countRange(g, r)
 	if err != nil {
 		return false, fmt.Errorf("count the range: %w", err)
