@@ -13,18 +13,8 @@ import (
 // generation (so a kept notes page shows it); storing it again as it was,
 // or a ticket without a title, moves nothing.
 func TestTicketTitleMovesTheGeneration(t *testing.T) {
-	loc := modelstest.New(t)
-	db, err := Open(context.Background(), Options{DataDir: loc.Dir, URL: loc.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openKeyed(t)
 	ctx := context.Background()
-	box, err := NewSecretBox(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetSecretBox(box)
 	a, err := db.CreateAccount(ctx, AccountInput{Name: "A", Kind: "sendbird"})
 	if err != nil {
 		t.Fatal(err)
@@ -60,4 +50,22 @@ func TestTicketTitleMovesTheGeneration(t *testing.T) {
 			t.Errorf("%s: generation moved %v, want %v", step.name, moved, step.moves)
 		}
 	}
+}
+
+// openKeyed opens a fresh test database with a secret key, so accounts can
+// be created in it; it is closed when the test ends.
+func openKeyed(t *testing.T) *DB {
+	t.Helper()
+	loc := modelstest.New(t)
+	db, err := Open(context.Background(), Options{DataDir: loc.Dir, URL: loc.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	box, err := NewSecretBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetSecretBox(box)
+	return db
 }

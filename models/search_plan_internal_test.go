@@ -19,17 +19,7 @@ func TestSearchPlansAgree(t *testing.T) {
 	if modelstest.Postgres() {
 		t.Skip("the two plans are SQLite's; PostgreSQL has one")
 	}
-	loc := modelstest.New(t)
-	db, err := Open(context.Background(), Options{DataDir: loc.Dir, URL: loc.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	box, err := NewSecretBox(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetSecretBox(box)
+	db := openKeyed(t)
 	ctx := context.Background()
 	var accs []uint
 	for _, kind := range []string{"sendbird", "alibaba"} {
