@@ -209,29 +209,33 @@ func (db *DB) StoreTickets(ctx context.Context, account uint, tickets []provider
 	if len(tickets) == 0 {
 		return nil
 	}
-	seen := ns(seenAt.UTC())
 	err := db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		const cols = 10
-		for start := 0; start < len(tickets); start += 500 {
-			chunk := tickets[start:min(start+500, len(tickets))]
-			args := make([]any, 0, len(chunk)*cols)
-			for _, t := range chunk {
-				args = append(args, account, t.ID, t.Title, t.Status, t.Closed, nsOrNull(t.CreatedAt),
-					nsOrNull(t.UpdatedAt), rawOrNull(t.Raw), seen, seen)
-			}
-			q := `INSERT INTO archive_tickets (account_id, ticket_id, title, status, closed, created_at,
-				updated_at, raw, first_seen_at, last_seen_at) VALUES ` + placeholders(len(chunk), cols) + `
-				ON CONFLICT (account_id, ticket_id) DO UPDATE SET title = excluded.title,
-				status = excluded.status, closed = excluded.closed, created_at = excluded.created_at,
-				updated_at = excluded.updated_at, raw = excluded.raw, last_seen_at = excluded.last_seen_at`
-			if err := tx.Exec(q, args...).Error; err != nil {
-				return err
-			}
-		}
-		return nil
+		return storeTickets(tx, account, tickets, ns(seenAt.UTC()))
 	})
 	if err != nil {
 		return dbErr(err, "store tickets")
+	}
+	return nil
+}
+
+// storeTickets is StoreTickets inside tx.
+func storeTickets(tx *gorm.DB, account uint, tickets []providers.Ticket, seen int64) error {
+	const cols = 10
+	for start := 0; start < len(tickets); start += 500 {
+		chunk := tickets[start:min(start+500, len(tickets))]
+		args := make([]any, 0, len(chunk)*cols)
+		for _, t := range chunk {
+			args = append(args, account, t.ID, t.Title, t.Status, t.Closed, nsOrNull(t.CreatedAt),
+				nsOrNull(t.UpdatedAt), rawOrNull(t.Raw), seen, seen)
+		}
+		q := `INSERT INTO archive_tickets (account_id, ticket_id, title, status, closed, created_at,
+			updated_at, raw, first_seen_at, last_seen_at) VALUES ` + placeholders(len(chunk), cols) + `
+			ON CONFLICT (account_id, ticket_id) DO UPDATE SET title = excluded.title,
+			status = excluded.status, closed = excluded.closed, created_at = excluded.created_at,
+			updated_at = excluded.updated_at, raw = excluded.raw, last_seen_at = excluded.last_seen_at`
+		if err := tx.Exec(q, args...).Error; err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -506,92 +510,130 @@ func (c counts) apply(tx *gorm.DB, account uint) error {
 // the batch is kept.
 func (db *DB) StoreNotes(ctx context.Context, account uint, scope syncer.Scope, notes []providers.Note, seenAt time.Time) (syncer.Applied, error) {
 	var ap syncer.Applied
-	seen := ns(seenAt.UTC())
 	err := db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		ap = syncer.Applied{}
-		stored, err := loadStored(tx, account, scope, notes)
-		if err != nil {
-			return err
-		}
-		var (
-			fresh   []providers.Note
-			touched []int64
-			moved   = counts{}
-			inBatch = make(map[noteKey]bool, len(notes))
-		)
-		for _, n := range notes {
-			k := noteKey{n.TicketID, n.ID}
-			if inBatch[k] {
-				continue // a vendor page overlap: the first copy counts
-			}
-			inBatch[k] = true
-			s, ok := stored[k]
-			if !ok {
-				fresh = append(fresh, n)
-				continue
-			}
-			s.seen = true
-			switch {
-			case s.digest != noteDigest(n):
-				if err := newVersion(tx, s, n, SourceVendor, "", seen); err != nil {
-					return err
-				}
-				ap.Updated++
-			case needsRefresh(s, n):
-				if err := refreshNote(tx, s, n, seen); err != nil {
-					return err
-				}
-				if s.deleted {
-					ap.Updated++
-				} else {
-					ap.Unchanged++
-				}
-			default:
-				touched = append(touched, s.id)
-				ap.Unchanged++
-			}
-			if s.deleted {
-				moved.add(s.createdAt, 1, -1)
-			}
-		}
-		if err := insertNotes(tx, account, fresh, SourceVendor, "", seen); err != nil {
-			return err
-		}
-		ap.Added = len(fresh)
-		for _, n := range fresh {
-			moved.add(ns(n.CreatedAt.UTC()), 1, 0)
-		}
-		if err := updateIDs(tx, "last_seen_at = ?", touched, seen); err != nil {
-			return err
-		}
-		if scope.Complete {
-			var gone []int64
-			for _, s := range stored {
-				if !s.seen && !s.deleted && inScope(scope, s) {
-					gone = append(gone, s.id)
-					moved.add(s.createdAt, -1, 1)
-				}
-			}
-			// Sorted so the statement is the same however the map iterates.
-			sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
-			if err := updateIDs(tx, "deleted_at = ?, deleted_by = ''", gone, seen); err != nil {
-				return err
-			}
-			ap.Deleted = len(gone)
-			if scope.TicketID != "" && scope.From.IsZero() && scope.To.IsZero() {
-				if err := tx.Exec(`INSERT INTO archive_tickets (account_id, ticket_id, first_seen_at, last_seen_at, notes_read_at)
-					VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, ticket_id) DO UPDATE SET notes_read_at = excluded.notes_read_at`,
-					account, scope.TicketID, seen, seen, seen).Error; err != nil {
-					return err
-				}
-			}
-		}
-		return moved.apply(tx, account)
+		var err error
+		ap, err = storeNotes(tx, account, scope, notes, ns(seenAt.UTC()))
+		return err
 	})
 	if err != nil {
 		return syncer.Applied{}, dbErr(err, "store notes")
 	}
 	return ap, nil
+}
+
+// StoreTicketNotes applies reads of whole tickets and the pass's state in
+// one transaction (see syncer.Store): each item's notes as StoreNotes
+// applies them, then its ticket as StoreTickets upserts it, then st
+// replaces the account's state as SaveSyncState does. One commit for many
+// tickets is what keeps a backfill from queueing page reads behind a
+// commit per ticket. It returns ErrNotFound when the account does not
+// exist, or the database's error; on error nothing of the batch is kept.
+func (db *DB) StoreTicketNotes(ctx context.Context, account uint, batch []syncer.TicketNotes, st syncer.State, seenAt time.Time) error {
+	state, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("store ticket notes: %w", err)
+	}
+	seen := ns(seenAt.UTC())
+	err = db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, it := range batch {
+			if _, err := storeNotes(tx, account, it.Scope, it.Notes, seen); err != nil {
+				return err
+			}
+			if it.Ticket.ID != "" {
+				if err := storeTickets(tx, account, []providers.Ticket{it.Ticket}, seen); err != nil {
+					return err
+				}
+			}
+		}
+		return saveState(tx, account, st.Running(), state)
+	})
+	if err != nil {
+		return dbErr(err, "store ticket notes")
+	}
+	return nil
+}
+
+// storeNotes is StoreNotes inside tx.
+func storeNotes(tx *gorm.DB, account uint, scope syncer.Scope, notes []providers.Note, seen int64) (syncer.Applied, error) {
+	var ap syncer.Applied
+	stored, err := loadStored(tx, account, scope, notes)
+	if err != nil {
+		return ap, err
+	}
+	var (
+		fresh   []providers.Note
+		touched []int64
+		moved   = counts{}
+		inBatch = make(map[noteKey]bool, len(notes))
+	)
+	for _, n := range notes {
+		k := noteKey{n.TicketID, n.ID}
+		if inBatch[k] {
+			continue // a vendor page overlap: the first copy counts
+		}
+		inBatch[k] = true
+		s, ok := stored[k]
+		if !ok {
+			fresh = append(fresh, n)
+			continue
+		}
+		s.seen = true
+		switch {
+		case s.digest != noteDigest(n):
+			if err := newVersion(tx, s, n, SourceVendor, "", seen); err != nil {
+				return ap, err
+			}
+			ap.Updated++
+		case needsRefresh(s, n):
+			if err := refreshNote(tx, s, n, seen); err != nil {
+				return ap, err
+			}
+			if s.deleted {
+				ap.Updated++
+			} else {
+				ap.Unchanged++
+			}
+		default:
+			touched = append(touched, s.id)
+			ap.Unchanged++
+		}
+		if s.deleted {
+			moved.add(s.createdAt, 1, -1)
+		}
+	}
+	if err := insertNotes(tx, account, fresh, SourceVendor, "", seen); err != nil {
+		return ap, err
+	}
+	ap.Added = len(fresh)
+	for _, n := range fresh {
+		moved.add(ns(n.CreatedAt.UTC()), 1, 0)
+	}
+	if err := updateIDs(tx, "last_seen_at = ?", touched, seen); err != nil {
+		return ap, err
+	}
+	if scope.Complete {
+		var gone []int64
+		for _, s := range stored {
+			if !s.seen && !s.deleted && inScope(scope, s) {
+				gone = append(gone, s.id)
+				moved.add(s.createdAt, -1, 1)
+			}
+		}
+		// Sorted so the statement is the same however the map iterates.
+		sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
+		if err := updateIDs(tx, "deleted_at = ?, deleted_by = ''", gone, seen); err != nil {
+			return ap, err
+		}
+		ap.Deleted = len(gone)
+		if scope.TicketID != "" && scope.From.IsZero() && scope.To.IsZero() {
+			if err := tx.Exec(`INSERT INTO archive_tickets (account_id, ticket_id, first_seen_at, last_seen_at, notes_read_at)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, ticket_id) DO UPDATE SET notes_read_at = excluded.notes_read_at`,
+				account, scope.TicketID, seen, seen, seen).Error; err != nil {
+				return ap, err
+			}
+		}
+	}
+	return ap, moved.apply(tx, account)
 }
 
 // inScope reports whether a stored note is inside scope.

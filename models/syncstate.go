@@ -70,20 +70,25 @@ func (db *DB) SaveSyncState(ctx context.Context, account uint, st syncer.State) 
 		return fmt.Errorf("save sync state: %w", err)
 	}
 	err = db.g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// A pass that ended (done or failed) has stored all it will: the
-		// next page shows it exactly (see migrateFirmGeneration).
-		if !st.Running() {
-			if err := bumpFirm(tx); err != nil {
-				return err
-			}
-		}
-		return tx.Exec(`INSERT INTO sync_states (account_id, state) VALUES (?, ?)
-			ON CONFLICT (account_id) DO UPDATE SET state = excluded.state`, account, string(b)).Error
+		return saveState(tx, account, st.Running(), b)
 	})
 	if err != nil {
 		return dbErr(err, "save sync state")
 	}
 	return nil
+}
+
+// saveState is SaveSyncState inside tx, with the state already encoded.
+func saveState(tx *gorm.DB, account uint, running bool, state []byte) error {
+	// A pass that ended (done or failed) has stored all it will: the next
+	// page shows it exactly (see migrateFirmGeneration).
+	if !running {
+		if err := bumpFirm(tx); err != nil {
+			return err
+		}
+	}
+	return tx.Exec(`INSERT INTO sync_states (account_id, state) VALUES (?, ?)
+		ON CONFLICT (account_id) DO UPDATE SET state = excluded.state`, account, string(state)).Error
 }
 
 // AcquireSyncLease takes the account's lease for owner until now+ttl when

@@ -23,12 +23,20 @@ type fakeStore struct {
 	notes   map[uint]map[string]*fakeNote
 	// byTicket indexes notes by ticket, so a one-ticket scope is not a scan.
 	byTicket map[uint]map[string]map[string]*fakeNote
-	// crashAfter, when > 0, lets that many more StoreNotes calls succeed;
-	// after them every call fails, as if the process had died.
+	// crashAfter, when > 0, lets that many more StoreNotes or
+	// StoreTicketNotes calls succeed; after them every call fails, as if
+	// the process had died.
 	crashAfter int
 	crashed    bool
-	// storeCalls counts StoreNotes calls.
+	// storeCalls counts StoreNotes and StoreTicketNotes calls.
 	storeCalls int
+	// writes counts write transactions: every call that changes the store.
+	writes int
+	// batches counts StoreTicketNotes calls and batched their items.
+	batches, batched int
+	// writeDelay, when set, is how long each write takes, as a busy
+	// database's would.
+	writeDelay time.Duration
 	// maxBatch is the most notes one StoreNotes call was given.
 	maxBatch int
 	// failNotes, when set, fails StoreNotes for the account.
@@ -89,14 +97,25 @@ func (s *fakeStore) SyncState(ctx context.Context, account uint) (State, error) 
 }
 
 func (s *fakeStore) SaveSyncState(ctx context.Context, account uint, st State) error {
+	s.write()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.dead(); err != nil {
 		return err
 	}
+	s.writes++
 	st.Checkpoint = slices.Clone(st.Checkpoint)
 	s.states[account] = st
 	return nil
+}
+
+// write waits writeDelay, outside the lock as a database's other
+// connections would not wait for it.
+func (s *fakeStore) write() {
+	s.mu.Lock()
+	d := s.writeDelay
+	s.mu.Unlock()
+	time.Sleep(d)
 }
 
 func (s *fakeStore) AcquireSyncLease(ctx context.Context, account uint, owner string, ttl time.Duration) (bool, error) {
@@ -164,11 +183,19 @@ func (s *fakeStore) ClearSyncRequest(ctx context.Context, account uint, req Requ
 }
 
 func (s *fakeStore) StoreTickets(ctx context.Context, account uint, tickets []providers.Ticket, seenAt time.Time) error {
+	s.write()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.dead(); err != nil {
 		return err
 	}
+	s.writes++
+	s.storeTickets(account, tickets, seenAt)
+	return nil
+}
+
+// storeTickets is StoreTickets; callers hold s.mu.
+func (s *fakeStore) storeTickets(account uint, tickets []providers.Ticket, seenAt time.Time) {
 	m := s.tickets[account]
 	if m == nil {
 		m = map[string]*fakeTicket{}
@@ -182,7 +209,6 @@ func (s *fakeStore) StoreTickets(ctx context.Context, account uint, tickets []pr
 		}
 		ft.t, ft.seenAt = t, seenAt
 	}
-	return nil
 }
 
 func (s *fakeStore) TicketMarks(ctx context.Context, account uint) (map[string]TicketMark, error) {
@@ -218,21 +244,60 @@ func sameNote(a, b providers.Note) bool {
 }
 
 func (s *fakeStore) StoreNotes(ctx context.Context, account uint, scope Scope, notes []providers.Note, seenAt time.Time) (Applied, error) {
+	s.write()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.dead(); err != nil {
+	last, err := s.storeCall(account)
+	if err != nil {
 		return Applied{}, err
 	}
+	s.crashed = last // after this call, which succeeds
+	return s.storeNotes(account, scope, notes, seenAt), nil
+}
+
+func (s *fakeStore) StoreTicketNotes(ctx context.Context, account uint, batch []TicketNotes, st State, seenAt time.Time) error {
+	s.write()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last, err := s.storeCall(account)
+	if err != nil {
+		return err
+	}
+	s.crashed = last // after this call, which succeeds
+	s.batches++
+	s.batched += len(batch)
+	for _, it := range batch {
+		s.storeNotes(account, it.Scope, it.Notes, seenAt)
+		if it.Ticket.ID != "" {
+			s.storeTickets(account, []providers.Ticket{it.Ticket}, seenAt)
+		}
+	}
+	st.Checkpoint = slices.Clone(st.Checkpoint)
+	s.states[account] = st
+	return nil
+}
+
+// storeCall admits one StoreNotes or StoreTicketNotes call, or fails it as
+// a dead process or a failing account would, and reports whether it is the
+// last one crashAfter lets succeed; callers hold s.mu.
+func (s *fakeStore) storeCall(account uint) (last bool, err error) {
+	if err := s.dead(); err != nil {
+		return false, err
+	}
 	if err := s.failNotes[account]; err != nil {
-		return Applied{}, err
+		return false, err
 	}
 	if s.crashAfter > 0 {
 		s.crashAfter--
-		if s.crashAfter == 0 {
-			defer func() { s.crashed = true }()
-		}
+		last = s.crashAfter == 0
 	}
 	s.storeCalls++
+	s.writes++
+	return last, nil
+}
+
+// storeNotes is StoreNotes; callers hold s.mu.
+func (s *fakeStore) storeNotes(account uint, scope Scope, notes []providers.Note, seenAt time.Time) Applied {
 	s.maxBatch = max(s.maxBatch, len(notes))
 	m := s.notes[account]
 	if m == nil {
@@ -287,7 +352,7 @@ func (s *fakeStore) StoreNotes(ctx context.Context, account uint, scope Scope, n
 			ft.notesReadAt = seenAt
 		}
 	}
-	return ap, nil
+	return ap
 }
 
 // index files a new note under its ticket; callers hold s.mu.

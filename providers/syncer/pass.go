@@ -477,48 +477,131 @@ func (r *run) byTickets(ctx context.Context) error {
 			}
 		}
 	}()
+	// Reads are stored in batches (see DefaultStoreBatch): a batch is
+	// stored when it is full or when the next answer is not in yet, so a
+	// read waits in memory only while the database is behind.
+	b := ticketBatch{r: r}
 	for _, j := range plan {
+		if err := ctx.Err(); err != nil {
+			// Answers may all be in; a cancelled pass still stops here.
+			return err
+		}
+		var answer chan result
+		select {
+		case answer = <-pending:
+		default:
+			if err := b.flush(ctx); err != nil {
+				return err
+			}
+			answer = <-pending
+		}
+		if answer == nil {
+			// The reader stopped: ctx ended.
+			return ctx.Err()
+		}
 		var res result
 		select {
-		case answer, ok := <-pending:
-			if !ok {
-				return ctx.Err()
+		case res = <-answer:
+		default:
+			if err := b.flush(ctx); err != nil {
+				return err
 			}
 			select {
 			case res = <-answer:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 		<-slots
 		t := &tickets[j.i]
-		r.where = "ticket " + t.ID
 		switch {
 		case errors.Is(res.err, providers.ErrNotFound):
 			// Gone between listing and reading; a full pass settles it.
+			b.skip(t.ID)
 		case res.err != nil:
+			// What was read before it is kept; the error says where the
+			// pass stopped.
+			if err := b.flush(ctx); err != nil {
+				return errors.Join(res.err, err)
+			}
+			r.where = "ticket " + t.ID
 			return res.err
 		default:
-			scope := Scope{TicketID: t.ID, From: res.from, Complete: true}
-			if _, err := r.e.store.StoreNotes(ctx, r.a.id, scope, res.notes, r.e.opts.Now()); err != nil {
-				return storeErr("store notes of ticket "+t.ID, err)
-			}
-			if err := r.e.store.StoreTickets(ctx, r.a.id, []providers.Ticket{*t}, r.e.opts.Now()); err != nil {
-				return storeErr("store ticket "+t.ID, err)
+			b.add(TicketNotes{Ticket: *t, Scope: Scope{TicketID: t.ID, From: res.from, Complete: true}, Notes: res.notes})
+		}
+		if b.full() {
+			if err := b.flush(ctx); err != nil {
+				return err
 			}
 		}
-		r.cp.Cursor = t.ID
-		r.st.Done++
-		if err := r.save(ctx); err != nil {
-			return err
-		}
-		r.between(ctx)
+	}
+	if err := b.flush(ctx); err != nil {
+		return err
 	}
 	if r.cp.Kind != PassIncremental {
 		return r.gone(ctx, ticketIDs(tickets))
 	}
+	return nil
+}
+
+// ticketBatch is the ticket reads of a pass not stored yet, and the
+// checkpoint that follows them.
+type ticketBatch struct {
+	r     *run
+	items []TicketNotes
+	notes int
+	// last is the last ticket of the batch in plan order (stored or
+	// skipped); done counts them.
+	last string
+	done int
+}
+
+func (b *ticketBatch) add(it TicketNotes) {
+	b.items = append(b.items, it)
+	b.notes += len(it.Notes)
+	b.last, b.done = it.Ticket.ID, b.done+1
+}
+
+// skip moves the checkpoint past a ticket with nothing to store.
+func (b *ticketBatch) skip(id string) { b.last, b.done = id, b.done+1 }
+
+func (b *ticketBatch) full() bool {
+	return len(b.items) >= b.r.e.opts.StoreBatch || b.notes >= storeBatchNotes
+}
+
+// flush stores the batch and the checkpoint after it in one transaction;
+// the run's state moves only once they are stored, so a failed flush
+// leaves the checkpoint before the batch.
+func (b *ticketBatch) flush(ctx context.Context) error {
+	if b.done == 0 {
+		return nil
+	}
+	r := b.r
+	cp := r.cp
+	cp.Cursor = b.last
+	st := r.st
+	st.Done += b.done
+	enc, err := json.Marshal(cp)
+	if err != nil {
+		return fmt.Errorf("syncer: encode checkpoint: %w", err)
+	}
+	st.Checkpoint = enc
+	switch n := len(b.items); {
+	case n == 1:
+		r.where = "ticket " + b.last
+	case n > 1:
+		r.where = "tickets " + b.items[0].Ticket.ID + "…" + b.last
+	}
+	if err := r.e.store.StoreTicketNotes(ctx, r.a.id, b.items, st, r.e.opts.Now()); err != nil {
+		return storeErr(fmt.Sprintf("store the notes of %d tickets up to %s", len(b.items), b.last), err)
+	}
+	r.cp, r.st = cp, st
+	clear(b.items) // let the notes go before the next batch fills
+	b.items, b.notes, b.done = b.items[:0], 0, 0
+	if f := r.e.opts.OnProgress; f != nil {
+		f(r.a.id, r.st)
+	}
+	r.between(ctx)
 	return nil
 }
 

@@ -50,6 +50,21 @@ type Store interface {
 	// notes in the scope that the batch lacks are marked deleted (their text
 	// kept), and a complete whole-ticket batch records the ticket as read.
 	StoreNotes(ctx context.Context, account uint, scope Scope, notes []providers.Note, seenAt time.Time) (Applied, error)
+	// StoreTicketNotes applies, in one transaction, each item's notes as
+	// StoreNotes does and then its ticket as StoreTickets does, in order,
+	// and then saves st as SaveSyncState does: a pass stores many tickets'
+	// reads and the checkpoint after them in one commit, so after a crash
+	// either all of them and the checkpoint are kept, or none.
+	StoreTicketNotes(ctx context.Context, account uint, batch []TicketNotes, st State, seenAt time.Time) error
+}
+
+// TicketNotes is one ticket's read: the notes the vendor holds in Scope,
+// and the ticket as listed, stored after its notes (an empty Ticket.ID
+// stores no ticket).
+type TicketNotes struct {
+	Ticket providers.Ticket
+	Scope  Scope
+	Notes  []providers.Note
 }
 
 // TicketMark is what the archive remembers of a ticket, so a pass can tell

@@ -26,6 +26,7 @@ func Contract(t *testing.T, open func(t *testing.T) syncer.Store) {
 	t.Run("ticket marks", func(t *testing.T) { marks(t, open(t)) })
 	t.Run("notes add version delete", func(t *testing.T) { notes(t, open(t)) })
 	t.Run("scopes bound deletion", func(t *testing.T) { scopes(t, open(t)) })
+	t.Run("ticket notes batch", func(t *testing.T) { batch(t, open(t)) })
 }
 
 // base is a fixed instant in the past, whole milliseconds, so any time
@@ -260,4 +261,56 @@ func scopes(t *testing.T, s syncer.Store) {
 	store(t, s, since, nil, syncer.Applied{Deleted: 1})
 	// The whole ticket 20, holding a: nothing more is deleted.
 	store(t, s, syncer.Scope{TicketID: "20", Complete: true}, []providers.Note{a}, syncer.Applied{Unchanged: 1})
+}
+
+// batch stores two tickets' reads and a checkpoint in one call: each
+// item's notes land as StoreNotes would land them (deletion bounded by its
+// scope), its ticket as StoreTickets would, and the state as SaveSyncState.
+func batch(t *testing.T, s syncer.Store) {
+	ctx := context.Background()
+	other := func(n providers.Note) providers.Note { n.TicketID = "21"; return n }
+	a, b, c := note("1", 1, "a"), note("2", 2, "b"), other(note("3", 3, "c"))
+	store(t, s, syncer.Scope{}, []providers.Note{a, b, c}, syncer.Applied{Added: 3})
+	d := other(note("4", 4, "d"))
+	items := []syncer.TicketNotes{
+		// Ticket 20 lacks b: b is deleted, a stays.
+		{Ticket: providers.Ticket{ID: "20", Title: "twenty", Status: "ACTIVE", CreatedAt: base, UpdatedAt: base.Add(time.Hour)},
+			Scope: syncer.Scope{TicketID: "20", Complete: true}, Notes: []providers.Note{a}},
+		// Ticket 21 gains d and keeps c.
+		{Ticket: providers.Ticket{ID: "21", Title: "twenty-one", Status: "CLOSED", CreatedAt: base, Closed: true},
+			Scope: syncer.Scope{TicketID: "21", Complete: true}, Notes: []providers.Note{c, d}},
+	}
+	want := syncer.State{Checkpoint: []byte(`{"kind":"backfill","cursor":"21"}`), Kind: syncer.PassBackfill,
+		StartedAt: base, Done: 2, Total: 5, Unit: "tickets"}
+	if err := s.StoreTicketNotes(ctx, 1, items, want, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.TicketMarks(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 2 || !near(m["20"].UpdatedAt, base.Add(time.Hour)) || m["20"].Closed || !m["21"].Closed ||
+		m["20"].NotesReadAt.IsZero() || m["21"].NotesReadAt.IsZero() || !near(m["21"].NewestNote, d.CreatedAt) {
+		t.Fatalf("marks after a batch = %+v", m)
+	}
+	got, err := s.SyncState(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(compact(got.Checkpoint), compact(want.Checkpoint)) || got.Done != 2 || got.Total != 5 ||
+		got.Unit != "tickets" || !got.Running() {
+		t.Fatalf("state after a batch = %+v, want %+v", got, want)
+	}
+	// What the batch left: a, c and d live, b deleted (a second read of
+	// the whole ticket without b deletes nothing more).
+	store(t, s, syncer.Scope{TicketID: "20", Complete: true}, []providers.Note{a}, syncer.Applied{Unchanged: 1})
+	store(t, s, syncer.Scope{TicketID: "21", Complete: true}, []providers.Note{c, d}, syncer.Applied{Unchanged: 2})
+	// An empty batch still saves the state (a pass past skipped tickets).
+	want.Done = 3
+	if err := s.StoreTicketNotes(ctx, 1, nil, want, base.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.SyncState(ctx, 1); err != nil || got.Done != 3 {
+		t.Fatalf("state after an empty batch = %+v, %v", got, err)
+	}
 }
