@@ -509,8 +509,28 @@ func TestArchiveFailureStopsPass(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("pass: %v, want the archive's error", err)
 	}
-	if st.Err == nil || st.Err.Kind != "archive error" || !strings.HasPrefix(st.Err.Where, "ticket ") || st.Err.Code != "" {
+	if st.Err == nil || st.Err.Kind != "archive error" || st.Err.Code != "" {
 		t.Fatalf("state err = %+v", st.Err)
+	}
+	// Where names the ticket, or the first and last of the batch, that the
+	// archive refused: "ticket ID" or "tickets ID…ID".
+	var named []string
+	if rest, ok := strings.CutPrefix(st.Err.Where, "tickets "); ok {
+		named = strings.Split(rest, "…")
+	} else if rest, ok := strings.CutPrefix(st.Err.Where, "ticket "); ok {
+		named = []string{rest}
+	}
+	known := map[string]bool{}
+	for _, id := range w.fs.TicketIDs() {
+		known[id] = true
+	}
+	if len(named) == 0 {
+		t.Fatalf("where = %q, want the refused ticket(s)", st.Err.Where)
+	}
+	for _, id := range named {
+		if !known[id] {
+			t.Fatalf("where = %q names %q, not a ticket of the account", st.Err.Where, id)
+		}
 	}
 }
 
