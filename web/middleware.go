@@ -250,9 +250,8 @@ const sessionRefresh = time.Minute
 // A page's requests come in bursts (the page, its htmx partials, a tab's
 // polling): once a period every request of a burst found the session due
 // and each saved it, a write transaction apiece queued on the one
-// database writer, and the burst's last request waited for all of them
-// (16 saves at once put /notes's p99 at 75-110 ms on a 2-core machine,
-// against ~40 ms between the saves). Per process: on several instances a
+// database writer, and the burst's last request waited for all of them.
+// Per process: on several instances a
 // session is saved at most once a period by each, which is still few.
 type refreshGate struct {
 	period time.Duration
