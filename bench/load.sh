@@ -13,7 +13,9 @@
 # Each view is asked for once before hey loads it: that first request
 # reads the view from the archive (and, on a machine whose page cache does
 # not hold the database, from disk); its time is the table's "first ms",
-# and the percentiles are those of the requests after it.
+# and the percentiles are those of the requests after it. "steal %" is the
+# CPU time the hypervisor took from this machine during the view's run:
+# compare views and runs only where it is near zero.
 #
 # With DATA, the server runs on that data dir instead (with scheduling off:
 # no vendor is called) and signs in as EMAIL / PASSWORD (bench/sync-1m.sh's
@@ -109,6 +111,19 @@ HX=(-H "HX-Request: true" -H "HX-Target: notes-results")
 AUTH=(-H "Cookie: $COOKIE")
 ROWS=()
 
+# cpu_jiffies prints the machine's total and steal CPU time so far
+# (/proc/stat's first line). Steal is time the hypervisor gave this VM's
+# CPUs to someone else: on a shared host it stretches every request, and a
+# view's p99 moves with it between runs of the same code.
+cpu_jiffies() {
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat 2>/dev/null || echo "0 0"
+}
+
+# steal_pct "T0 S0" "T1 S1": the share of CPU time stolen between the two.
+steal_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[1] - x[1]; if (d > 0) printf "%.1f", 100 * (y[2] - x[2]) / d; else printf "?" }'
+}
+
 # run NAME N C URL [hey options...]: one hey run, summarised into ROWS.
 run() {
 	local name=$1 n=$2 c=$3 url=$4
@@ -119,8 +134,10 @@ run() {
 	# shows its time apart.
 	local first
 	first=$(curl -sS -o /dev/null -w '%{time_total}' "$@" "$url" | awk '{ printf "%.1f", $1 * 1000 }')
-	local out
+	local out s0 s1
+	s0=$(cpu_jiffies)
 	out=$(hey -n "$n" -c "$c" ${Q:+-q "$Q"} -disable-redirects "$@" "$url")
+	s1=$(cpu_jiffies)
 	local rps p50 p95 p99 codes
 	rps=$(awk '/Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
 	# hey prints latencies in seconds; the table shows milliseconds.
@@ -129,7 +146,7 @@ run() {
 	p95=$(pct 95)
 	p99=$(pct 99)
 	codes=$(awk '/Status code distribution:/ { on = 1; next } on && /\[[0-9]+\]/ { gsub(/[\[\]]/, "", $1); printf "%s%s×%s", sep, $1, $2; sep = " " } on && /^$/ && sep { exit }' <<<"$out")
-	ROWS+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$name" "$n" "$c" "$rps" "$first" "$p50" "$p95" "$p99" "${codes:-none}")")
+	ROWS+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$name" "$n" "$c" "$rps" "$first" "$p50" "$p95" "$p99" "$(steal_pct "$s0" "$s1")" "${codes:-none}")")
 	if grep -q 'Error distribution' <<<"$out"; then
 		echo "$out" | sed -n '/Error distribution/,$p' >&2
 	fi
@@ -159,6 +176,6 @@ echo
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(go version | awk '{ print $3 }'), hey $(dpkg-query -W -f '${Version}' hey 2>/dev/null || echo '?')"
 echo "conversation: $TICKET"
 echo
-echo "| endpoint | requests | workers | req/s | first ms | p50 ms | p95 ms | p99 ms | status codes |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+echo "| endpoint | requests | workers | req/s | first ms | p50 ms | p95 ms | p99 ms | steal % | status codes |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 printf '%s\n' "${ROWS[@]}"
