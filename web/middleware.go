@@ -251,8 +251,8 @@ const sessionRefresh = time.Minute
 // polling): once a period every request of a burst found the session due
 // and each saved it, a write transaction apiece queued on the one
 // database writer, and the burst's last request waited for all of them.
-// Per process: on several instances a
-// session is saved at most once a period by each, which is still few.
+// Per process: on several instances a session is saved at most once a
+// period by each, which is still few.
 type refreshGate struct {
 	period time.Duration
 	mu     sync.Mutex
