@@ -47,6 +47,7 @@ type Archive interface {
 	ArchiveNoteWritten(ctx context.Context, account uint, note providers.Note, actor string) error
 	ArchiveNoteDeleted(ctx context.Context, account uint, ticket, noteID, actor string, at time.Time) error
 	SyncState(ctx context.Context, account uint) (syncer.State, error)
+	SyncStates(ctx context.Context) (map[uint]syncer.State, error)
 }
 
 // Notes serves the notes workspace, the conversation view and note edits.
@@ -326,13 +327,15 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 	}
 	caps := map[uint]providers.Capabilities{}
 	names := map[uint]string{}
+	// Every account's state in one query: a page shows up to all of them,
+	// and on PostgreSQL each query is a round trip.
+	states, err := h.archive.SyncStates(ctx)
+	if err != nil {
+		return d, 0, err
+	}
 	for _, s := range chosen {
 		caps[s.acct.ID], names[s.acct.ID] = s.caps, s.acct.Name
-		st, err := h.accountStatus(c, s, counts[s.acct.ID])
-		if err != nil {
-			return d, 0, err
-		}
-		d.Statuses = append(d.Statuses, st)
+		d.Statuses = append(d.Statuses, h.accountStatus(c, s, counts[s.acct.ID], states[s.acct.ID]))
 	}
 	back := q.URL("/notes", q.Page)
 	for i, n := range notes {
@@ -367,23 +370,20 @@ func (h *Notes) titles(ctx context.Context, items []views.NoteItem) error {
 }
 
 // accountStatus is one account's line beside the results: how many of the
-// matching notes are its (n), and how fresh its archive is.
-func (h *Notes) accountStatus(c *fiber.Ctx, s source, n int64) (views.AccountStatus, error) {
+// matching notes are its (n), and how fresh its archive is (sync, the zero
+// State when no pass has run).
+func (h *Notes) accountStatus(c *fiber.Ctx, s source, n int64, sync syncer.State) views.AccountStatus {
 	st := views.AccountStatus{ID: s.acct.ID, Name: s.acct.Name, Kind: providers.Kind(s.acct.Kind), Caps: s.caps}
 	if s.err != nil {
 		st.Failure = ProviderFailure(h.T(c), s.err)
-		return st, nil
-	}
-	sync, err := h.archive.SyncState(c.UserContext(), s.acct.ID)
-	if err != nil {
-		return st, err
+		return st
 	}
 	st.Count, st.Sync = int(n), sync
 	st.OK = sync.Err == nil
 	if sync.Err != nil {
 		st.Failure = passFailure(h.T(c), sync.Err)
 	}
-	return st, nil
+	return st
 }
 
 // archivedItem is the view of an archived note, marked deleted when the

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -38,6 +39,8 @@ type DB struct {
 	pages *genCache[NotesPage]
 	// reads queues the archive's list and search reads (see readGate).
 	reads readGate
+	// statements counts the SQL statements run through g (see Statements).
+	statements atomic.Uint64
 	// pageLag is how far behind a running sync pass a kept notes page
 	// may be served (see NotesPage); 0 turns that off.
 	pageLag time.Duration
@@ -96,11 +99,40 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		sqlDB.SetMaxIdleConns(sqliteIdleConns)
 	}
 	db := &DB{g: g, cache: newSearchCache(), pages: newGenCache[NotesPage](pageCacheEntries), reads: newReadGate(), pageLag: defaultPageLag}
+	if err := db.countStatements(); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	if err := db.migrateSchema(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// Statements returns how many SQL statements this handle has run since it
+// was opened: every query, insert, update, delete and raw statement, not a
+// transaction's BEGIN and COMMIT. On PostgreSQL each is a round trip, so a
+// page's count is what its latency over the network grows with; the
+// metrics show it, and tests bound it.
+func (db *DB) Statements() uint64 { return db.statements.Load() }
+
+// countStatements makes every statement g runs count in db.statements.
+func (db *DB) countStatements() error {
+	count := func(*gorm.DB) { db.statements.Add(1) }
+	cb := db.g.Callback()
+	for _, err := range []error{
+		cb.Create().After("gorm:create").Register("ticketnotes:count", count),
+		cb.Query().After("gorm:query").Register("ticketnotes:count", count),
+		cb.Update().After("gorm:update").Register("ticketnotes:count", count),
+		cb.Delete().After("gorm:delete").Register("ticketnotes:count", count),
+		cb.Row().After("gorm:row").Register("ticketnotes:count", count),
+		cb.Raw().After("gorm:raw").Register("ticketnotes:count", count),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sqliteIdleConns is how many SQLite connections stay open between

@@ -99,3 +99,29 @@ func TestOpenTightensAnExistingDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestStatementsCountsEachStatement: a query, a raw read and an insert
+// count once each; the insert's transaction (BEGIN, COMMIT) does not.
+func TestStatementsCountsEachStatement(t *testing.T) {
+	db, _ := openDB(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		what string
+		run  func() error
+	}{
+		{"list accounts (query)", func() error { _, err := db.ListAccounts(ctx); return err }},
+		{"sync states (raw read)", func() error { _, err := db.SyncStates(ctx); return err }},
+		{"create user (insert in a transaction)", func() error {
+			_, err := db.CreateUser(ctx, models.NewUser{Email: "s@example.com", Role: models.RoleAdmin, Password: "password-123"})
+			return err
+		}},
+	} {
+		before := db.Statements()
+		if err := tt.run(); err != nil {
+			t.Fatalf("%s: %v", tt.what, err)
+		}
+		if got := db.Statements() - before; got != 1 {
+			t.Errorf("%s: %d statements, want 1", tt.what, got)
+		}
+	}
+}

@@ -140,6 +140,25 @@ func TestMetricsAuditRowsFollowTheLog(t *testing.T) {
 	}
 }
 
+// TestMetricsCountDatabaseStatements: a page served moves the statement
+// counter, and the counter never shows more than the database has run.
+func TestMetricsCountDatabaseStatements(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withMetricsToken)
+	ts.addUser("admin@example.com", models.RoleAdmin)
+	c := ts.client()
+	c.login("admin@example.com")
+	const name = "ticketnotes_db_statements_total"
+	before := ts.scrape().value(name, nil)
+	if resp, _ := c.get("/notes"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("/notes: %d", resp.StatusCode)
+	}
+	after := ts.scrape().value(name, nil)
+	if ran := float64(ts.db.Statements()); after <= before || after > ran {
+		t.Errorf("statements %v → %v, want more, and at most the %v the database ran", before, after, ran)
+	}
+}
+
 func TestMetricsMoveWithASyncPass(t *testing.T) {
 	sd := serveDemo(t, 0, withMetricsToken) // no schedule: the passes below are the only ones
 	ctx := context.Background()

@@ -24,6 +24,8 @@ import (
 type Source interface {
 	AccountFigures(ctx context.Context) ([]models.AccountFigures, error)
 	AuditRows(ctx context.Context) (int64, error)
+	// Statements is how many SQL statements this instance has run.
+	Statements() uint64
 }
 
 // Metrics is the server's registry with the series it records. It is safe
@@ -72,6 +74,10 @@ func New(src Source, log *slog.Logger) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.http, m.vendor, m.waits, m.waitSeconds,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ticketnotes_db_statements_total",
+			Help: "SQL statements this instance ran on the database (not counting BEGIN and COMMIT); on PostgreSQL each is a round trip.",
+		}, func() float64 { return float64(src.Statements()) }),
 		&figures{src: src, now: time.Now},
 	)
 	return m
