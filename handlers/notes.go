@@ -184,13 +184,14 @@ func (h *Notes) List(c *fiber.Ctx) error {
 	}
 	p := h.Page(c, "notes.title")
 	d.Quick = QuickRanges(h.now(), Zone(c))
+	var kept *keptResults
 	if status == http.StatusOK {
-		if err := h.renderResults(c, p, &d); err != nil {
+		if kept, err = h.renderResults(c, p, &d); err != nil {
 			return err
 		}
 	}
 	if IsHTMX(c) && c.Get("HX-Target") == "notes-results" {
-		return Render(c, status, views.NotesResultsSwap(p, d))
+		return renderKept(c, status, kept, d, func(d views.NotesData) templ.Component { return views.NotesResultsSwap(p, d) })
 	}
 	switch {
 	case c.Query("added") != "":
@@ -201,7 +202,7 @@ func (h *Notes) List(c *fiber.Ctx) error {
 		p.Flash = &views.Flash{Kind: "ok", Text: p.T.T("flash.saved")}
 	}
 	d.AddOpen = c.Query("add") != ""
-	return Render(c, status, views.NotesPage(p, d))
+	return renderKept(c, status, kept, d, func(d views.NotesData) templ.Component { return views.NotesPage(p, d) })
 }
 
 // Statuses is the accounts' counts and freshness for the list's filter,
@@ -217,22 +218,23 @@ func (h *Notes) Statuses(c *fiber.Ctx) error {
 // renderResults puts the rendered histogram and rows of d's page into
 // d.Rendered: kept from an earlier request when one showed the same read
 // of the same page the same way, else decorated (titles and who added
-// each note), rendered and kept.
-func (h *Notes) renderResults(c *fiber.Ctx, p views.Page, d *views.NotesData) error {
+// each note), rendered and kept. It returns what is kept, nil when the
+// page is not (a read the archive does not keep).
+func (h *Notes) renderResults(c *fiber.Ctx, p views.Page, d *views.NotesData) (*keptResults, error) {
 	if d.Read == 0 {
-		return h.decorate(c, d.Notes, true)
+		return nil, h.decorate(c, d.Notes, true)
 	}
-	r, err := h.rendered.do(renderKey(p, *d), func() (*views.RenderedResults, error) {
+	r, err := h.rendered.do(renderKey(p, *d), func() (*keptResults, error) {
 		if err := h.decorate(c, d.Notes, true); err != nil {
 			return nil, err
 		}
 		return renderParts(c.UserContext(), views.RangeView(p, *d), views.NotesRows(p, *d))
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	d.Rendered = r
-	return nil
+	d.Rendered = r.text
+	return r, nil
 }
 
 // decorate adds to each note what the page of notes does not hold: the

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -8,7 +9,10 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
 
+	"github.com/ticketnotes/ticketnotes/handlers/gzipjoin"
+	"github.com/ticketnotes/ticketnotes/models"
 	"github.com/ticketnotes/ticketnotes/views"
 )
 
@@ -45,13 +49,20 @@ type renderCache struct {
 // are set.
 type renderFlight struct {
 	done  chan struct{}
-	parts *views.RenderedResults
+	parts *keptResults
 	err   error
 }
 
 type renderEntry struct {
-	parts *views.RenderedResults
+	parts *keptResults
 	at    time.Time
+}
+
+// keptResults is a kept rendering: its text for the page, and the same
+// compressed for gzip responses to join in (see renderKept).
+type keptResults struct {
+	text        *views.RenderedResults
+	chart, rows *gzipjoin.Part
 }
 
 func newRenderCache(size int, maxAge time.Duration) *renderCache {
@@ -61,7 +72,7 @@ func newRenderCache(size int, maxAge time.Duration) *renderCache {
 // do returns the rendering kept under key, or makes it with render and
 // keeps it; requests that come while it is made wait for it and share it
 // (a burst of one view renders it once). A failed rendering is not kept.
-func (r *renderCache) do(key string, render func() (*views.RenderedResults, error)) (*views.RenderedResults, error) {
+func (r *renderCache) do(key string, render func() (*keptResults, error)) (*keptResults, error) {
 	if parts, ok := r.get(key); ok {
 		return parts, nil
 	}
@@ -88,7 +99,7 @@ func (r *renderCache) do(key string, render func() (*views.RenderedResults, erro
 }
 
 // get returns the rendering kept under key if it is younger than maxAge.
-func (r *renderCache) get(key string) (*views.RenderedResults, bool) {
+func (r *renderCache) get(key string) (*keptResults, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.entries[key]
@@ -99,7 +110,7 @@ func (r *renderCache) get(key string) (*views.RenderedResults, bool) {
 }
 
 // put keeps parts under key, dropping the oldest entries beyond size.
-func (r *renderCache) put(key string, parts *views.RenderedResults) {
+func (r *renderCache) put(key string, parts *keptResults) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.entries[key]; !ok {
@@ -139,8 +150,8 @@ func renderKey(p views.Page, d views.NotesData) string {
 	return b.String()
 }
 
-// renderParts renders the histogram and the rows.
-func renderParts(ctx context.Context, chart, rows templ.Component) (*views.RenderedResults, error) {
+// renderParts renders the histogram and the rows, and compresses each.
+func renderParts(ctx context.Context, chart, rows templ.Component) (*keptResults, error) {
 	var b strings.Builder
 	if err := chart.Render(ctx, &b); err != nil {
 		return nil, err
@@ -151,5 +162,69 @@ func renderParts(ctx context.Context, chart, rows templ.Component) (*views.Rende
 		return nil, err
 	}
 	r.Rows = b.String()
-	return r, nil
+	k := &keptResults{text: r}
+	var err error
+	if k.chart, err = gzipjoin.Compress(r.Range); err != nil {
+		return nil, err
+	}
+	if k.rows, err = gzipjoin.Compress(r.Rows); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
+
+// partMarks stand in the page for the kept chart and rows while the rest
+// of it is rendered (renderKept). They are random per process, so no text
+// on a page can name them, and hold a NUL, which no HTML needs.
+var partMarks = [2]string{"\x00chart-" + models.RandomToken(16) + "\x00", "\x00rows-" + models.RandomToken(16) + "\x00"}
+
+// renderKept renders page(d) to c as Render does. When the client takes
+// gzip and kept is d's kept rendering, the page is sent gzipped with the
+// kept chart and rows joined in as compressed when they were kept: only
+// the rest of the page is compressed now (gzip is then chosen over
+// brotli, which the compression middleware would prefer).
+func renderKept(c *fiber.Ctx, status int, kept *keptResults, d views.NotesData, page func(views.NotesData) templ.Component) error {
+	if kept == nil || d.Rendered != kept.text || !c.Request().Header.HasAcceptEncoding("gzip") {
+		return Render(c, status, page(d))
+	}
+	marked := d
+	marked.Rendered = &views.RenderedResults{Range: partMarks[0], Rows: partMarks[1]}
+	buf := pageBufs.Get().(*bytes.Buffer)
+	defer func() { buf.Reset(); pageBufs.Put(buf) }()
+	if err := page(marked).Render(c.UserContext(), buf); err != nil {
+		return err
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderContentEncoding, "gzip")
+	c.Vary(fiber.HeaderAcceptEncoding)
+	z := gzipjoin.NewWriter(c.Response().BodyWriter())
+	parts := [2]*gzipjoin.Part{kept.chart, kept.rows}
+	rest := buf.Bytes()
+	for len(rest) > 0 {
+		// The next mark, whichever comes first.
+		at, which := -1, 0
+		for i, m := range partMarks {
+			if j := bytes.Index(rest, []byte(m)); j >= 0 && (at < 0 || j < at) {
+				at, which = j, i
+			}
+		}
+		if at < 0 {
+			break
+		}
+		if _, err := z.Write(rest[:at]); err != nil {
+			return err
+		}
+		if err := z.WritePart(parts[which]); err != nil {
+			return err
+		}
+		rest = rest[at+len(partMarks[which]):]
+	}
+	if _, err := z.Write(rest); err != nil {
+		return err
+	}
+	return z.Close()
+}
+
+// pageBufs keeps the buffers pages are rendered into before compression.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}

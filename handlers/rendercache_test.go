@@ -18,12 +18,12 @@ func TestRenderCache(t *testing.T) {
 	r := newRenderCache(2, time.Hour)
 	var made atomic.Int64
 	started, release := make(chan struct{}), make(chan struct{})
-	render := func() (*views.RenderedResults, error) {
+	render := func() (*keptResults, error) {
 		if made.Add(1) == 1 {
 			close(started)
 			<-release
 		}
-		return &views.RenderedResults{Rows: "rows"}, nil
+		return &keptResults{text: &views.RenderedResults{Rows: "rows"}}, nil
 	}
 	var wg sync.WaitGroup
 	got := make([]string, 8)
@@ -34,7 +34,7 @@ func TestRenderCache(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		got[i] = p.Rows
+		got[i] = p.text.Rows
 	}
 	wg.Add(1)
 	go run(0)
@@ -55,7 +55,7 @@ func TestRenderCache(t *testing.T) {
 	}
 
 	fail := errors.New("render failed")
-	if _, err := r.do("b", func() (*views.RenderedResults, error) { return nil, fail }); !errors.Is(err, fail) {
+	if _, err := r.do("b", func() (*keptResults, error) { return nil, fail }); !errors.Is(err, fail) {
 		t.Fatalf("a failed rendering: %v", err)
 	}
 	if _, ok := r.get("b"); ok {
@@ -63,7 +63,7 @@ func TestRenderCache(t *testing.T) {
 	}
 
 	for i := range 3 {
-		r.put("k"+strconv.Itoa(i), &views.RenderedResults{})
+		r.put("k"+strconv.Itoa(i), &keptResults{})
 	}
 	if _, ok := r.get("a"); ok {
 		t.Error("the oldest rendering is kept beyond the bound")
@@ -73,7 +73,7 @@ func TestRenderCache(t *testing.T) {
 	}
 
 	old := newRenderCache(2, time.Nanosecond)
-	old.put("x", &views.RenderedResults{})
+	old.put("x", &keptResults{})
 	time.Sleep(time.Millisecond)
 	if _, ok := old.get("x"); ok {
 		t.Error("a rendering past its age is served")

@@ -144,6 +144,49 @@ func TestResponsesAreCompressedAndDecodeToTheSameBytes(t *testing.T) {
 	}
 }
 
+// TestNotesPagesJoinTheirKeptPartsAsGzip: to a browser, which takes gzip
+// and brotli, the notes page and its results partial come gzipped (their
+// kept rows are joined in compressed), decode to the page as rendered,
+// and keep their headers; a search's page too.
+func TestNotesPagesJoinTheirKeptPartsAsGzip(t *testing.T) {
+	t.Parallel()
+	ds := newDemoServer(t)
+	c := ds.signIn(demoAdmin)
+	const browser = "gzip, deflate, br, zstd"
+	for _, tc := range []struct {
+		path string
+		hdr  []string
+	}{
+		{path: "/notes"},
+		{path: "/notes?q=refund"},
+		{path: "/notes?sort=oldest&page=2"},
+		{path: "/notes", hdr: []string{"HX-Request", "true", "HX-Target", "notes-results"}},
+	} {
+		hdr := append([]string{"X-Request-ID", fixedRequestID}, tc.hdr...)
+		raw, rawBody := c.get(tc.path, hdr...) // also keeps the page's rendering
+		if raw.StatusCode != http.StatusOK || !strings.Contains(rawBody, `data-testid="note"`) {
+			t.Fatalf("GET %s: %d, or no notes", tc.path, raw.StatusCode)
+		}
+		for range 2 { // the rendering just kept, then kept from before
+			resp, body := c.get(tc.path, append(hdr, "Accept-Encoding", browser)...)
+			if enc := resp.Header.Get("Content-Encoding"); resp.StatusCode != http.StatusOK || enc != "gzip" {
+				t.Fatalf("GET %s, Accept-Encoding %s: status %d, Content-Encoding %q, want gzip", tc.path, browser, resp.StatusCode, enc)
+			}
+			if got := decode(t, "gzip", body); maskFormTokens(got) != maskFormTokens(rawBody) {
+				t.Errorf("GET %s: decoded body (%d bytes) differs from the raw body (%d bytes)", tc.path, len(got), len(rawBody))
+			}
+			if !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+				t.Errorf("GET %s: Vary %q lacks Accept-Encoding", tc.path, resp.Header.Get("Vary"))
+			}
+			for _, h := range []string{"Content-Type", "Content-Security-Policy", "Cache-Control", "X-Content-Type-Options"} {
+				if got, want := resp.Header.Get(h), raw.Header.Get(h); got != want {
+					t.Errorf("GET %s: %s = %q, uncompressed %q", tc.path, h, got, want)
+				}
+			}
+		}
+	}
+}
+
 func TestEventStreamIsNotCompressed(t *testing.T) {
 	t.Parallel()
 	app := fiber.New()

@@ -54,7 +54,9 @@ func setSecurityHeaders(c *fiber.Ctx, secure bool) {
 // htmx headers pass through. Bodies under 200 bytes, types that are not
 // text-like and errors (the app's error handler renders those later) are
 // sent as they are. An event stream is never compressed: a compressor may
-// hold back events until it has a block to write.
+// hold back events until it has a block to write. The notes pages come
+// gzipped from their handler, their kept rows compressed once (see
+// handlers.renderKept); this leaves them alone.
 //
 // Pages carry the CSRF token next to reflected query text, the setting a
 // BREACH attack on compressed HTTPS needs. The session cookie is SameSite
