@@ -384,9 +384,10 @@ func TestTwoInstancesSyncNowRunsOnce(t *testing.T) {
 	}
 }
 
-// The instance running a pass (a real `ticketnotes sync` process) is
-// SIGKILLed mid-pass; a server instance scheduling the same account takes
-// the pass over once the dead process's lease runs out (within one lease
+// The instance running a pass, a real process, is SIGKILLed mid-pass: a
+// `ticketnotes sync`, or a server whose schedule started the account's
+// first pass. A server instance scheduling the same account takes the
+// pass over once the dead process's lease runs out (within one lease
 // period and a poll), resumes it, and the archive ends with exactly the
 // vendor's notes.
 func TestTwoInstancesLeaseHolderKilledIsTakenOver(t *testing.T) {
@@ -395,6 +396,23 @@ func TestTwoInstancesLeaseHolderKilledIsTakenOver(t *testing.T) {
 		t.Skip("a real process syncing for seconds")
 	}
 	t.Parallel()
+	for _, holder := range []struct {
+		name string
+		args []string
+	}{
+		{"sync", []string{"sync", "--full"}},
+		{"server", []string{"serve", "--addr", "127.0.0.1:0", "--sync-interval", "1h"}},
+	} {
+		t.Run(holder.name, func(t *testing.T) {
+			t.Parallel()
+			leaseHolderKilled(t, holder.args)
+		})
+	}
+}
+
+// leaseHolderKilled runs `ticketnotes args…` over a new account, kills it
+// mid-pass and checks the takeover (TestTwoInstancesLeaseHolderKilledIsTakenOver).
+func leaseHolderKilled(t *testing.T, args []string) {
 	sim := alibabasim.New(alibabasim.Options{Seed: 9, Notes: 1500, Tickets: 80, Days: 120})
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
@@ -406,7 +424,7 @@ func TestTwoInstancesLeaseHolderKilledIsTakenOver(t *testing.T) {
 	}
 	const leaseTTL = 4 * time.Second
 	var out bytes.Buffer
-	cmd := exec.Command(exe, append(append([]string{"-test.run=^TestChildProcess$", "--", "sync", "--full"}, loc.Args()...),
+	cmd := exec.Command(exe, append(append(append([]string{"-test.run=^TestChildProcess$", "--"}, args...), loc.Args()...),
 		"--allow-private-endpoints", "--lease-ttl", leaseTTL.String())...)
 	cmd.Env = []string{"TICKETNOTES_TEST_CHILD=1"}
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -425,7 +443,7 @@ func TestTwoInstancesLeaseHolderKilledIsTakenOver(t *testing.T) {
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("the sync ended before it was killed: %v\n%s", err, out.String())
+			t.Fatalf("the process ended before it was killed: %v\n%s", err, out.String())
 		default:
 		}
 		if !st.FinishedAt.IsZero() || time.Now().After(deadline) {

@@ -154,6 +154,7 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 	fs.BoolVar(&cfg.AllowPrivateEndpoints, "allow-private-endpoints", false, "let account endpoint overrides point at loopback or private addresses")
 	fs.DurationVar(&cfg.SyncInterval, "sync-interval", syncer.DefaultInterval, "time between an account's scheduled sync passes; 0 syncs only on demand")
 	fs.DurationVar(&cfg.SyncFullEvery, "sync-full-every", syncer.DefaultFullEvery, "how often a sync pass rereads every ticket, catching edits and deletions on old ones")
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", syncer.DefaultLeaseTTL, "how long this instance's lease on an account's sync pass lasts unless renewed")
 	fs.IntVar(&cfg.DemoScale, "demo-scale", 0, "with --demo, seed the simulators with about N notes in all (0: the small default demo)")
 	fs.StringVar(&secure, "secure-cookies", "auto", "mark cookies Secure: auto (unless listening on loopback), true or false")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of your reverse proxies; X-Forwarded-For counts only from them")
@@ -180,8 +181,8 @@ func serveConfig(args []string, getenv func(string) string) (web.Config, error) 
 		// Keep sandbox accounts out of the real data dir.
 		cfg.DataDir = "./data-demo"
 	}
-	if cfg.SyncInterval < 0 || cfg.SyncFullEvery < 0 || cfg.DemoScale < 0 {
-		return cfg, usageError(flagUsage(fs), "--sync-interval, --sync-full-every and --demo-scale cannot be negative")
+	if cfg.SyncInterval < 0 || cfg.SyncFullEvery < 0 || cfg.DemoScale < 0 || cfg.LeaseTTL <= 0 {
+		return cfg, usageError(flagUsage(fs), "--sync-interval, --sync-full-every and --demo-scale cannot be negative, --lease-ttl must be positive")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return cfg, usageError(flagUsage(fs), "--log-level: %v", err)

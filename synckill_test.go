@@ -347,20 +347,29 @@ func accountsDir(t *testing.T, accts []providers.Account, rates []float64) (mode
 	return dir, db, ids
 }
 
-// TestSyncLeaseTTLIsHidden: --lease-ttl is for tests; sync's usage does
-// not offer it, and it must be positive.
-func TestSyncLeaseTTLIsHidden(t *testing.T) {
+// TestLeaseTTLIsHidden: --lease-ttl is for tests; neither sync's nor
+// serve's usage offers it, and it must be positive.
+func TestLeaseTTLIsHidden(t *testing.T) {
 	t.Parallel()
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"sync", "--help"}, env(), strings.NewReader(""), &out, &out); err != nil {
-		t.Fatal(err)
+	for _, cmd := range []struct{ name, shown string }{{"sync", "-wait"}, {"serve", "-sync-interval"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{cmd.name, "--help"}, env(), strings.NewReader(""), &out, &out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), cmd.shown) || strings.Contains(out.String(), "lease-ttl") {
+			t.Errorf("%s usage shows --lease-ttl or lost %s:\n%s", cmd.name, cmd.shown, out.String())
+		}
+		err := run(context.Background(), []string{cmd.name, "--data-dir", t.TempDir(), "--lease-ttl", "0s"}, env(),
+			strings.NewReader(""), &out, &out)
+		if exitCode(err) != 2 {
+			t.Errorf("%s --lease-ttl 0s: %v, want a usage error", cmd.name, err)
+		}
 	}
-	if !strings.Contains(out.String(), "-wait") || strings.Contains(out.String(), "lease-ttl") {
-		t.Errorf("sync usage shows --lease-ttl or lost --wait:\n%s", out.String())
+	cfg, err := serveConfig([]string{"--lease-ttl", "4s"}, env())
+	if err != nil || cfg.LeaseTTL != 4*time.Second {
+		t.Errorf("serve --lease-ttl 4s: lease %v, %v", cfg.LeaseTTL, err)
 	}
-	err := run(context.Background(), []string{"sync", "--data-dir", t.TempDir(), "--lease-ttl", "0s"}, env(),
-		strings.NewReader(""), &out, &out)
-	if exitCode(err) != 2 {
-		t.Errorf("--lease-ttl 0s: %v, want a usage error", err)
+	if cfg, err := serveConfig(nil, env()); err != nil || cfg.LeaseTTL != syncer.DefaultLeaseTTL {
+		t.Errorf("serve's default lease: %v, %v; want %v", cfg.LeaseTTL, err, syncer.DefaultLeaseTTL)
 	}
 }

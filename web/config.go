@@ -41,6 +41,10 @@ type Config struct {
 	// SyncFullEvery is how old an account's last full pass may get before
 	// the next pass is a full one; zero means the engine's 24 hours.
 	SyncFullEvery time.Duration
+	// LeaseTTL is how long this instance's lease on an account's pass
+	// lasts unless renewed; zero means the engine's default (a minute).
+	// Another instance takes a dead one's accounts over once it runs out.
+	LeaseTTL time.Duration
 	// DemoScale seeds the demo simulators with about this many notes in
 	// all; zero keeps the small default demo.
 	DemoScale int

@@ -114,7 +114,7 @@ func New(cfg Config, db *models.DB, log *slog.Logger) (*Server, error) {
 	}
 	clients := &handlers.Clients{Accounts: db, Registry: reg}
 	s.clients = clients
-	s.sync = syncer.New(db, syncer.Options{Interval: cfg.SyncInterval, FullEvery: cfg.SyncFullEvery, Logger: log})
+	s.sync = syncer.New(db, syncer.Options{Interval: cfg.SyncInterval, FullEvery: cfg.SyncFullEvery, LeaseTTL: cfg.LeaseTTL, Logger: log})
 	s.h.health = handlers.NewHealth(db, Version)
 	s.h.auth = handlers.NewAuth(s.base, db, s.sessions)
 	s.h.accounts = handlers.NewAccounts(s.base, clients, cfg.AllowPrivateEndpoints, s.sync, db)
