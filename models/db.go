@@ -41,6 +41,8 @@ type DB struct {
 	reads readGate
 	// statements counts the SQL statements run through g (see Statements).
 	statements atomic.Uint64
+	// planTimeout bounds a PostgreSQL search's first plan (see rankHits).
+	planTimeout time.Duration
 	// pageLag is how far behind a running sync pass a kept notes page
 	// may be served (see NotesPage); 0 turns that off.
 	pageLag time.Duration
@@ -102,7 +104,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		// once the burst is long over.
 		sqlDB.SetConnMaxIdleTime(pgConnMaxIdle)
 	}
-	db := &DB{g: g, cache: newSearchCache(), pages: newGenCache[NotesPage](pageCacheEntries), reads: newReadGate(), pageLag: defaultPageLag}
+	db := &DB{g: g, cache: newSearchCache(), pages: newGenCache[NotesPage](pageCacheEntries), reads: newReadGate(), pageLag: defaultPageLag,
+		planTimeout: pgPlanTimeout}
 	if err := db.countStatements(); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -189,6 +189,20 @@ func TestSearchCountIsCapped(t *testing.T) {
 			t.Errorf("%s: first page %v, want %v", sort, noteIDs(got), want)
 		}
 	}
+	// A range holding every note reads the matches another way (from the
+	// index on PostgreSQL, not the newest notes first): the same page.
+	unbounded, _, _, err := db.ListArchivedNotes(ctx, models.NoteFilter{Query: "capped", Sort: models.SortRelevance, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranged, _, _, err := db.ListArchivedNotes(ctx, models.NoteFilter{Query: "capped", Sort: models.SortRelevance, Limit: 50,
+		From: day(0), To: day(30)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(unbounded) != 50 || !reflect.DeepEqual(noteIDs(unbounded), noteIDs(ranged)) {
+		t.Errorf("relevance, no range: %v; with a range holding every note: %v", noteIDs(unbounded), noteIDs(ranged))
+	}
 	// Narrowed under the cap, the count is exact again.
 	_, total, capped, err := db.ListArchivedNotes(ctx, models.NoteFilter{Query: "capped", TicketID: "7"})
 	if err != nil || capped || total != int64((n+39-7)/40) {
