@@ -178,6 +178,9 @@ func renderParts(ctx context.Context, chart, rows templ.Component) (*keptResults
 // on a page can name them, and hold a NUL, which no HTML needs.
 var partMarks = [2]string{"\x00chart-" + models.RandomToken(16) + "\x00", "\x00rows-" + models.RandomToken(16) + "\x00"}
 
+// partMarkBytes are partMarks as the rendered page's bytes are searched.
+var partMarkBytes = [2][]byte{[]byte(partMarks[0]), []byte(partMarks[1])}
+
 // renderKept renders page(d) to c as Render does. When the client takes
 // gzip and kept is d's kept rendering, the page is sent gzipped with the
 // kept chart and rows joined in as compressed when they were kept: only
@@ -204,8 +207,8 @@ func renderKept(c *fiber.Ctx, status int, kept *keptResults, d views.NotesData, 
 	for len(rest) > 0 {
 		// The next mark, whichever comes first.
 		at, which := -1, 0
-		for i, m := range partMarks {
-			if j := bytes.Index(rest, []byte(m)); j >= 0 && (at < 0 || j < at) {
+		for i, m := range partMarkBytes {
+			if j := bytes.Index(rest, m); j >= 0 && (at < 0 || j < at) {
 				at, which = j, i
 			}
 		}

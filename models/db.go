@@ -107,6 +107,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	db := &DB{g: g, cache: newSearchCache(), pages: newGenCache[NotesPage](pageCacheEntries), reads: newReadGate(), pageLag: defaultPageLag,
 		planTimeout: pgPlanTimeout}
 	if err := db.countStatements(); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if err := db.migrateSchema(ctx); err != nil {
