@@ -48,6 +48,9 @@ type Archive interface {
 	ArchiveNoteDeleted(ctx context.Context, account uint, ticket, noteID, actor string, at time.Time) error
 	SyncState(ctx context.Context, account uint) (syncer.State, error)
 	SyncStates(ctx context.Context) (map[uint]syncer.State, error)
+	// AccountsAndStates returns every account, ordered as ListAccounts
+	// orders them, and their sync states, in one read.
+	AccountsAndStates(ctx context.Context) ([]models.Account, map[uint]syncer.State, error)
 }
 
 // Notes serves the notes workspace, the conversation view and note edits.
@@ -260,7 +263,9 @@ func (h *Notes) load(c *fiber.Ctx, paged bool) (d views.NotesData, status int, e
 func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesData, int, error) {
 	q, f, errs := h.parseQuery(c, v)
 	d := views.NotesData{Query: q, Errors: errs, PageSize: notesPageSize, FormToken: models.RandomToken(16)}
-	all, err := h.clients.Accounts.ListAccounts(c.UserContext())
+	// The accounts and every one's sync state in one read: a page shows
+	// up to all of them, and on PostgreSQL each statement is a round trip.
+	all, states, err := h.archive.AccountsAndStates(c.UserContext())
 	if err != nil {
 		return d, 0, err
 	}
@@ -329,12 +334,6 @@ func (h *Notes) loadQuery(c *fiber.Ctx, v url.Values, paged bool) (views.NotesDa
 	}
 	caps := map[uint]providers.Capabilities{}
 	names := map[uint]string{}
-	// Every account's state in one query: a page shows up to all of them,
-	// and on PostgreSQL each query is a round trip.
-	states, err := h.archive.SyncStates(ctx)
-	if err != nil {
-		return d, 0, err
-	}
 	for _, s := range chosen {
 		caps[s.acct.ID], names[s.acct.ID] = s.caps, s.acct.Name
 		d.Statuses = append(d.Statuses, h.accountStatus(c, s, counts[s.acct.ID], states[s.acct.ID]))

@@ -492,3 +492,57 @@ func TestDeleteAccountDeletesArchive(t *testing.T) {
 		t.Errorf("search after delete = %+v, %d, %v", notes, total, err)
 	}
 }
+
+// TestAccountsAndStatesIsBothReads: the one statement gives what
+// ListAccounts and SyncStates give: every account in the same order, a
+// lease taken but no pass run counted as the zero state, an account never
+// synced absent.
+func TestAccountsAndStatesIsBothReads(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	ctx := context.Background()
+	box, err := models.NewSecretBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetSecretBox(box)
+	var ids []uint
+	for _, in := range []models.AccountInput{{Name: "Zeta", Kind: "sendbird"}, {Name: "alpha", Kind: "feishu"}, {Name: "Beta", Kind: "alibaba"}} {
+		a, err := db.CreateAccount(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	st := syncer.State{Kind: syncer.PassIncremental, StartedAt: day(1), FinishedAt: day(2), LastOKAt: day(2), Done: 4, Total: 4}
+	if err := db.SaveSyncState(ctx, ids[0], st); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.AcquireSyncLease(ctx, ids[2], "server", time.Minute); !ok || err != nil {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	as, states, err := db.AccountsAndStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAs, err := db.ListAccounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStates, err := db.SyncStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(as, wantAs) {
+		t.Errorf("accounts =\n%+v\nwant\n%+v", as, wantAs)
+	}
+	if !reflect.DeepEqual(states, wantStates) {
+		t.Errorf("states =\n%+v\nwant\n%+v", states, wantStates)
+	}
+	if len(states) != 2 || !reflect.DeepEqual(states[ids[0]], st) || !reflect.DeepEqual(states[ids[2]], syncer.State{}) {
+		t.Errorf("states = %+v, want account %d's pass and account %d's zero state", states, ids[0], ids[2])
+	}
+	if _, ok := states[ids[1]]; ok {
+		t.Errorf("account %d, never synced, has a state", ids[1])
+	}
+}

@@ -61,6 +61,39 @@ func (db *DB) SyncStates(ctx context.Context) (map[uint]syncer.State, error) {
 	return out, nil
 }
 
+// AccountsAndStates returns the accounts as ListAccounts orders them and
+// their sync states keyed by account id (an account with no pass run has
+// none), read in one statement: the notes page shows both, and on
+// PostgreSQL each statement is a round trip. It returns the database's
+// error, or ErrInvalid when a stored state cannot be read.
+func (db *DB) AccountsAndStates(ctx context.Context) ([]Account, map[uint]syncer.State, error) {
+	var rows []struct {
+		Account
+		SyncState *string
+	}
+	err := db.g.WithContext(ctx).Table("accounts").
+		Select("accounts.*, sync_states.state AS sync_state").
+		Joins("LEFT JOIN sync_states ON sync_states.account_id = accounts.id").
+		Order(db.byteOrder("accounts.name") + ", accounts.id").Scan(&rows).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("accounts and sync states: %w", err)
+	}
+	as := make([]Account, len(rows))
+	states := make(map[uint]syncer.State, len(rows))
+	for i, r := range rows {
+		as[i] = r.Account
+		if r.SyncState == nil {
+			continue
+		}
+		st, err := decodeState(r.ID, *r.SyncState)
+		if err != nil {
+			return nil, nil, err
+		}
+		states[r.ID] = st
+	}
+	return as, states, nil
+}
+
 // SaveSyncState replaces the account's state; the lease is left alone. It
 // returns ErrNotFound when the account does not exist, or the database's
 // error.

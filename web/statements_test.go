@@ -7,9 +7,9 @@ import (
 )
 
 // maxNotesPageStatements bounds the SQL statements of a notes page once its
-// read is kept (the session, the user, the accounts, their sync states, the
-// archive's generation): on PostgreSQL each is a round trip.
-const maxNotesPageStatements = 5
+// read is kept (the session, the user, the accounts with their sync states,
+// the archive's generation): on PostgreSQL each is a round trip.
+const maxNotesPageStatements = 4
 
 // TestNotesPageStatementsDoNotGrowWithAccounts loads the notes page of one
 // account and of all three: both run the same few statements.
