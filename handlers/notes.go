@@ -47,7 +47,6 @@ type Archive interface {
 	ArchiveNoteWritten(ctx context.Context, account uint, note providers.Note, actor string) error
 	ArchiveNoteDeleted(ctx context.Context, account uint, ticket, noteID, actor string, at time.Time) error
 	SyncState(ctx context.Context, account uint) (syncer.State, error)
-	SyncStates(ctx context.Context) (map[uint]syncer.State, error)
 	// AccountsAndStates returns every account, ordered as ListAccounts
 	// orders them, and their sync states, in one read.
 	AccountsAndStates(ctx context.Context) ([]models.Account, map[uint]syncer.State, error)
