@@ -20,16 +20,23 @@ import (
 // newAccount creates an account of kind and returns its id.
 func newAccount(t testing.TB, db *models.DB, kind string) uint {
 	t.Helper()
-	box, err := models.NewSecretBox(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetSecretBox(box)
+	setSecretBox(t, db)
 	a, err := db.CreateAccount(context.Background(), models.AccountInput{Name: kind + " account", Kind: kind})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a.ID
+}
+
+// setSecretBox gives db a secret box (an all-zero key), which creating an
+// account needs.
+func setSecretBox(t testing.TB, db *models.DB) {
+	t.Helper()
+	box, err := models.NewSecretBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetSecretBox(box)
 }
 
 // day returns 10:00 UTC on day d of March 2025.
@@ -501,11 +508,7 @@ func TestAccountsAndStatesIsBothReads(t *testing.T) {
 	t.Parallel()
 	db, _ := openDB(t)
 	ctx := context.Background()
-	box, err := models.NewSecretBox(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetSecretBox(box)
+	setSecretBox(t, db)
 	var ids []uint
 	for _, in := range []models.AccountInput{{Name: "Zeta", Kind: "sendbird"}, {Name: "alpha", Kind: "feishu"}, {Name: "Beta", Kind: "alibaba"}} {
 		a, err := db.CreateAccount(ctx, in)
