@@ -190,7 +190,9 @@ func TestFaultMidPassKeepsWhatWasStored(t *testing.T) {
 			w := newWorld(t, worldOpts{client: client})
 			var once sync.Once
 			e := w.engine(t, Options{Window: 7 * day, Workers: 1, OnProgress: func(pid uint, st State) {
-				if st.Done == 2 && st.Running() {
+				// At least 2, not exactly: when a read is in before the
+				// last is stored, one batch holds both and Done steps over 2.
+				if st.Done >= 2 && st.Running() {
 					once.Do(func() { w.faults(id).Arm(simfault.ServerError, 1) })
 				}
 			}})
